@@ -1,0 +1,3 @@
+from callplane.cli import app
+
+app(prog_name="callplane")

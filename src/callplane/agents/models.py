@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from callplane.core.db import Base, Timestamped, uuid_pk
+
+AGENT_TYPES = ("inbound", "outbound")
+VOICEMAIL_ACTIONS = ("hangup", "leave_message")
+
+
+class Agent(Timestamped, Base):
+    __tablename__ = "agents"
+    __table_args__ = (
+        # Target of the assignments' composite key: an assignment's direction is its agent's type,
+        # and agent and number share one workspace, enforced by the database itself.
+        UniqueConstraint("workspace_id", "id", "type", name="uq_agents_workspace_id_type"),
+        CheckConstraint("type IN ('inbound', 'outbound')", name="type"),
+        CheckConstraint("voicemail_action IN ('hangup', 'leave_message')", name="voicemail_action"),
+        Index("ix_agents_workspace_id_id", "workspace_id", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    persona: Mapped[str | None] = mapped_column(Text)
+    instructions: Mapped[str | None] = mapped_column(Text)
+    voice: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(35))
+    webhook_url: Mapped[str | None] = mapped_column(String(2048))
+    voicemail_action: Mapped[str] = mapped_column(String(16), default="hangup")
+    archived_at: Mapped[dt.datetime | None]
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, model_validator
+
+from callplane.agents.service import AgentView
+from callplane.core import ids
+from callplane.core.schemas import Input, Language, LongText, Metadata, Name, WebhookUrl, iso
+
+AgentType = Literal["inbound", "outbound"]
+VoicemailAction = Literal["hangup", "leave_message"]
+
+
+class AgentCreate(Input):
+    name: Name
+    type: AgentType
+    persona: LongText | None = None
+    instructions: LongText | None = None
+    voice: Name | None = None
+    language: Language | None = None
+    webhook_url: WebhookUrl | None = None
+    voicemail_action: VoicemailAction = "hangup"
+    metadata: Metadata = {}
+
+    def fields(self) -> dict[str, Any]:
+        values = self.model_dump(exclude={"metadata"})
+        return {**values, "meta": self.metadata}
+
+
+class AgentUpdate(Input):
+    """A partial update: only the fields sent change; ``null`` clears a nullable field."""
+
+    name: Name | None = None
+    type: AgentType | None = None
+    persona: LongText | None = None
+    instructions: LongText | None = None
+    voice: Name | None = None
+    language: Language | None = None
+    webhook_url: WebhookUrl | None = None
+    voicemail_action: VoicemailAction | None = None
+    metadata: Metadata | None = None
+    primary_number_id: str | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> AgentUpdate:
+        for name in ("name", "type", "voicemail_action", "metadata"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set)
+
+
+class AgentOut(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    type: AgentType
+    persona: str | None
+    instructions: str | None
+    voice: str | None
+    language: str | None
+    webhook_url: str | None
+    voicemail_action: VoicemailAction
+    primary_number_id: str | None
+    archived_at: str | None
+    created_at: str
+    updated_at: str
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, v: AgentView) -> AgentOut:
+        a = v.agent
+        return cls(
+            id=ids.render("agent", a.id),
+            workspace_id=ids.render("workspace", a.workspace_id),
+            name=a.name,
+            type=a.type,  # type: ignore[arg-type]
+            persona=a.persona,
+            instructions=a.instructions,
+            voice=a.voice,
+            language=a.language,
+            webhook_url=a.webhook_url,
+            voicemail_action=a.voicemail_action,  # type: ignore[arg-type]
+            primary_number_id=ids.render("number", v.primary_number_id)
+            if v.primary_number_id else None,
+            archived_at=iso(a.archived_at),
+            created_at=iso(a.created_at) or "",
+            updated_at=iso(a.updated_at) or "",
+            metadata=a.meta,
+        )

@@ -1,0 +1,189 @@
+"""Agents: who answers a number (inbound) or calls from it (outbound)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from callplane.agents.models import Agent
+from callplane.core import ids
+from callplane.core.context import Actor
+from callplane.core.db import utcnow
+from callplane.core.errors import Conflict, InvalidInput, not_found
+from callplane.core.pagination import Page, decode_cursor, encode_cursor
+from callplane.core.tenancy import scoped
+from callplane.events import service as events
+from callplane.numbers.models import Assignment
+
+EDITABLE_FIELDS = (
+    "name", "persona", "instructions", "voice", "language", "webhook_url", "voicemail_action",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    agent: Agent
+    primary_number_id: uuid.UUID | None
+
+
+def get_agent(session: Session, actor: Actor, ref: str, *, lock: bool = False) -> Agent:
+    agent_id = ids.parse("agent", ref)
+    query = scoped(Agent, actor.workspace_id).where(Agent.id == agent_id)
+    agent = session.scalar(query.with_for_update() if lock else query) if agent_id else None
+    if agent is None:
+        raise not_found("agent", ref)
+    return agent
+
+
+def get_active_agent(session: Session, actor: Actor, ref: str) -> Agent:
+    """The agent, locked for the rest of the transaction, refusing an archived one."""
+    agent = get_agent(session, actor, ref, lock=True)
+    if agent.archived_at is not None:
+        raise Conflict(
+            "agent_archived",
+            f"agent '{ref}' is archived and takes no new numbers or changes",
+            {"agent_id": ids.render("agent", agent.id)},
+        )
+    return agent
+
+
+def view(session: Session, agent: Agent) -> AgentView:
+    return AgentView(agent, primary_number_of(session, agent.id))
+
+
+def primary_number_of(session: Session, agent_id: uuid.UUID) -> uuid.UUID | None:
+    return session.scalar(
+        select(Assignment.number_id).where(Assignment.agent_id == agent_id, Assignment.is_primary)
+    )
+
+
+def create_agent(session: Session, actor: Actor, fields: dict[str, Any]) -> AgentView:
+    agent = Agent(id=ids.new_uuid(), workspace_id=actor.workspace_id, **fields)
+    session.add(agent)
+    session.flush()
+    events.record(session, actor, "agent.created", [ids.render("agent", agent.id)],
+                  after=snapshot(agent, None))
+    return AgentView(agent, None)
+
+
+def list_agents(
+    session: Session,
+    actor: Actor,
+    *,
+    type_: str | None,
+    include_archived: bool,
+    cursor: str | None,
+    limit: int,
+) -> Page[AgentView]:
+    query = scoped(Agent, actor.workspace_id)
+    if type_:
+        query = query.where(Agent.type == type_)
+    if not include_archived:
+        query = query.where(Agent.archived_at.is_(None))
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(Agent.id > after)
+    rows = list(session.scalars(query.order_by(Agent.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    primaries = dict(
+        session.execute(
+            select(Assignment.agent_id, Assignment.number_id).where(
+                Assignment.agent_id.in_([a.id for a in rows]), Assignment.is_primary
+            )
+        ).tuples()
+    )
+    views = [AgentView(a, primaries.get(a.id)) for a in rows]
+    return Page(views, encode_cursor(rows[-1].id) if more else None)
+
+
+def update_agent(
+    session: Session, actor: Actor, ref: str, changes: dict[str, Any]
+) -> AgentView:
+    """Apply a partial update; ``primary_number_id`` must name one of the agent's own numbers."""
+    agent = get_active_agent(session, actor, ref)
+    before = snapshot(agent, primary_number_of(session, agent.id))
+    if "type" in changes and changes["type"] != agent.type and _has_numbers(session, agent.id):
+        raise Conflict(
+            "agent_has_numbers",
+            "an agent's type can change only while it holds no numbers; detach them first",
+            {"agent_id": ids.render("agent", agent.id)},
+        )
+    for field in (*EDITABLE_FIELDS, "type"):
+        if field in changes:
+            setattr(agent, field, changes[field])
+    if "metadata" in changes:
+        agent.meta = changes["metadata"]
+    if "primary_number_id" in changes:
+        _set_primary(session, agent, changes["primary_number_id"])
+    agent.updated_at = utcnow()
+    session.flush()
+    result = view(session, agent)
+    events.record(session, actor, "agent.updated", [ids.render("agent", agent.id)],
+                  before=before, after=snapshot(agent, result.primary_number_id))
+    return result
+
+
+def archive_agent(session: Session, actor: Actor, ref: str) -> AgentView:
+    """Archive the agent and release every number it holds, in one transaction.
+
+    Releasing frees its inbound numbers for another agent at once; calls to them meanwhile
+    take the number's fallback path.
+    """
+    agent = get_agent(session, actor, ref, lock=True)
+    if agent.archived_at is not None:
+        return AgentView(agent, None)
+    released = list(session.scalars(select(Assignment.number_id).where(
+        Assignment.agent_id == agent.id)))
+    before = snapshot(agent, primary_number_of(session, agent.id))
+    session.execute(delete(Assignment).where(Assignment.agent_id == agent.id))
+    agent.archived_at = utcnow()
+    agent.updated_at = agent.archived_at
+    session.flush()
+    events.record(
+        session, actor, "agent.archived",
+        [ids.render("agent", agent.id), *(ids.render("number", n) for n in released)],
+        before={**before, "number_ids": [ids.render("number", n) for n in released]},
+        after=snapshot(agent, None),
+    )
+    return AgentView(agent, None)
+
+
+def _has_numbers(session: Session, agent_id: uuid.UUID) -> bool:
+    return bool(session.scalar(select(exists().where(Assignment.agent_id == agent_id))))
+
+
+def _set_primary(session: Session, agent: Agent, number_ref: str | None) -> None:
+    session.execute(
+        update(Assignment).where(Assignment.agent_id == agent.id, Assignment.is_primary)
+        .values(is_primary=False)
+    )
+    if number_ref is None:
+        return
+    number_id = ids.parse("number", number_ref)
+    held = session.execute(
+        update(Assignment)
+        .where(Assignment.agent_id == agent.id, Assignment.number_id == number_id)
+        .values(is_primary=True)
+    ) if number_id else None
+    if held is None or held.rowcount == 0:  # type: ignore[attr-defined]
+        raise InvalidInput(
+            "primary_number_not_attached",
+            f"primary_number_id: '{number_ref}' is not one of this agent's numbers",
+            {"field": "primary_number_id", "value": number_ref},
+        )
+
+
+def snapshot(agent: Agent, primary_number_id: uuid.UUID | None) -> dict[str, Any]:
+    """The audit-log picture of an agent."""
+    return {
+        "name": agent.name,
+        "type": agent.type,
+        "voicemail_action": agent.voicemail_action,
+        "primary_number_id": ids.render("number", primary_number_id) if primary_number_id else None,
+        "archived": agent.archived_at is not None,
+    }

@@ -1,0 +1,74 @@
+"""The ASGI application: middleware, error rendering per surface, and the routers."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from callplane import __version__
+from callplane.agents.router import router as agents_router
+from callplane.core import error_handlers
+from callplane.core.db import Database, create_db_engine
+from callplane.core.middleware import RequestContextMiddleware, request_id_var
+from callplane.events.router import router as events_router
+from callplane.numbers.router import router as numbers_router
+from callplane.settings import Settings, get_settings
+from callplane.workspaces.router import router as workspace_router
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    root = logging.getLogger("callplane")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    database = database or Database(create_db_engine(
+        settings.database_url, pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow))
+    app = FastAPI(
+        title="callplane",
+        version=__version__,
+        description="Phone numbers for voice-AI agents: inventory, inbound and outbound "
+        "assignments, and vendor-compatible APIs.",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.add_middleware(RequestContextMiddleware)
+    error_handlers.install(app)
+    for router in (agents_router, numbers_router, events_router, workspace_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> JSONResponse:
+        """The database answers."""
+        try:
+            with database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            logging.getLogger("callplane").warning("readiness check failed", exc_info=True)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app

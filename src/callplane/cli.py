@@ -1,0 +1,130 @@
+"""The ``callplane`` command: serve, migrate, and manage workspaces and API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from callplane.core import ids
+from callplane.core.context import Actor
+from callplane.core.db import Database, create_db_engine
+from callplane.core.errors import DomainError
+from callplane.core.migrate import upgrade
+from callplane.settings import Settings, get_settings
+from callplane.workspaces import service as workspaces
+
+app = typer.Typer(help="callplane: phone numbers for voice-AI agents.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(key_app, name="key")
+console = Console()
+
+
+def _database(settings: Settings) -> Database:
+    return Database(create_db_engine(settings.database_url, pool_size=2))
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (SQLite or PostgreSQL, from DATABASE_URL)."""
+    upgrade(get_settings().database_url)
+    console.print("database is at the latest schema")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    run_migrations: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Serve the API; on the very first start, create the default workspace and show its key."""
+    settings = get_settings()
+    if run_migrations:
+        upgrade(settings.database_url)
+    database = _database(settings)
+    bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
+    with database.transaction() as session:
+        created = workspaces.ensure_default_workspace(
+            session, settings.secret_key.get_secret_value(), bootstrap
+        )
+    database.engine.dispose()
+    if created is not None:
+        workspace, issued = created
+        console.print(f"Created workspace [bold]{ids.render('workspace', workspace.id)}[/bold].")
+        if bootstrap:
+            console.print("Its first API key is the one given in CALLPLANE_BOOTSTRAP_API_KEY.")
+        else:
+            console.print("Its API key, shown this once and stored only as a hash:")
+            console.print(f"  [bold green]{issued.plaintext}[/bold green]", soft_wrap=True)
+    uvicorn.run(
+        "callplane.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@workspace_app.command("create")
+def workspace_create(name: str) -> None:
+    """Create a workspace and print its id and first API key (shown once)."""
+    settings = get_settings()
+    try:
+        with _database(settings).transaction() as session:
+            workspace, issued = workspaces.create_workspace(
+                session, name, settings.secret_key.get_secret_value()
+            )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"workspace_id: {ids.render('workspace', workspace.id)}")
+    console.print(f"api_key: {issued.plaintext}", soft_wrap=True)
+
+
+@key_app.command("create")
+def key_create(
+    workspace: Annotated[str, typer.Option("--workspace", help="Workspace id (ws_…).")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "cli",
+) -> None:
+    """Create an API key for a workspace; the key is printed once."""
+    settings = get_settings()
+    workspace_id = ids.parse("workspace", workspace)
+    if workspace_id is None:
+        console.print(f"[red]error[/red] workspace_not_found: no workspace '{workspace}'")
+        raise typer.Exit(code=1)
+    try:
+        with _database(settings).transaction() as session:
+            issued = workspaces.create_key(
+                session, Actor(workspace_id, None, None), name, settings.secret_key.get_secret_value()
+            )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"key_id: {ids.render('api_key', issued.record.id)}")
+    console.print(f"api_key: {issued.plaintext}", soft_wrap=True)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: str) -> None:
+    """Revoke an API key by its id (key_…); requests with it get 401 from now on."""
+    settings = get_settings()
+    parsed = ids.parse("api_key", key_id)
+    if parsed is None:
+        console.print(f"[red]error[/red] api_key_not_found: no API key '{key_id}'")
+        raise typer.Exit(code=1)
+    try:
+        with _database(settings).transaction() as session:
+            workspaces.revoke_key(session, parsed)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"revoked {key_id}")

@@ -1,0 +1,130 @@
+"""Rendering errors: domain errors, validation errors and the unexpected, per API surface.
+
+Each surface (native, and later each vendor's compatible API) registers a renderer for its
+path prefix; the rules that raised the error never know which shape it will take.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from callplane.core.envelope import error_body
+from callplane.core.errors import Conflict, DomainError
+
+log = logging.getLogger("callplane.errors")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An error ready to render: the native status, a stable code, a message, details."""
+
+    status: int
+    code: str
+    message: str
+    details: Any = None
+    validation: list[dict[str, Any]] | None = None  # pydantic errors, for surfaces that echo them
+
+
+Renderer = Callable[[Request, Problem], JSONResponse]
+
+
+def render_native(request: Request, problem: Problem) -> JSONResponse:
+    body = error_body(request.state.request_id, problem.code, problem.message, problem.details)
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return JSONResponse(body, status_code=problem.status, headers=headers)
+
+
+_renderers: list[tuple[str, Renderer]] = []
+
+
+def register_surface(prefix: str, renderer: Renderer) -> None:
+    _renderers.append((prefix, renderer))
+
+
+def _render(request: Request, problem: Problem) -> JSONResponse:
+    for prefix, renderer in _renderers:
+        if request.url.path.startswith(prefix):
+            return renderer(request, problem)
+    return render_native(request, problem)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or "body"
+
+
+def problem_from_validation(exc: RequestValidationError) -> Problem:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return Problem(400, "malformed_json", "the request body is not valid JSON",
+                       {"errors": [e.get("ctx", {}).get("error", "") for e in errors]},
+                       validation=errors)
+    fields = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
+    first = fields[0]
+    message = f"{first['field']}: {first['message']}"
+    if len(fields) > 1:
+        message += f" (and {len(fields) - 1} more)"
+    return Problem(422, "invalid_request", message, {"errors": fields}, validation=errors)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return _render(request, Problem(exc.status, exc.code, exc.message, exc.details or None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _render(request, problem_from_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _render(request, Problem(exc.status_code, code, str(exc.detail)))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint caught what a concurrent request changed between our read and write.
+        log.info("integrity conflict: %s", type(exc.orig).__name__)
+        return _render(request, _as_problem(Conflict(
+            "concurrent_modification",
+            "a concurrent request changed the same resource; nothing was changed, retry",
+        )))
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        if _is_retryable(exc):
+            return _render(request, _as_problem(Conflict(
+                "concurrent_modification",
+                "the database aborted this request to resolve a conflict; retry",
+            )))
+        log.exception("database error")
+        return _render(request, Problem(500, "internal_error", "internal server error"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _render(request, Problem(500, "internal_error", "internal server error"))
+
+
+def _as_problem(exc: DomainError) -> Problem:
+    return Problem(exc.status, exc.code, exc.message, exc.details or None)
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in {"40001", "40P01", "55P03"} or "database is locked" in str(exc.orig)
+
+
+

@@ -1,0 +1,72 @@
+"""Request-scoped dependencies: one session and one transaction per request, and the Actor.
+
+The session dependency is function-scoped: its commit runs when the endpoint returns and before
+the response is sent, so a client never sees a 2xx for a change that failed to commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from callplane.core.context import Actor
+from callplane.core.db import Database
+from callplane.core.envelope import Envelope, ListEnvelope, Pagination, meta
+from callplane.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from callplane.settings import Settings
+from callplane.workspaces.service import authenticate
+
+T = TypeVar("T")
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def request_id(request: Request) -> str:
+    return str(request.state.request_id)
+
+
+def _db_session(request: Request) -> Iterator[Session]:
+    database: Database = request.app.state.database
+    with database.session(write=request.method not in READ_METHODS) as session:
+        yield session
+        session.commit()
+
+
+DbSession = Annotated[Session, Depends(_db_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _current_actor(request: Request, session: DbSession) -> Actor:
+    settings: Settings = request.app.state.settings
+    return authenticate(
+        session, bearer_token(request), settings.secret_key.get_secret_value(), request_id(request)
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(_current_actor)]
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    return max(1, min(limit, MAX_LIMIT))
+
+
+def ok(data: T, actor: Actor) -> Envelope[T]:
+    return Envelope[T](data=data, meta=meta(actor.request_id or "-"))
+
+
+def paged(items: list[T], next_cursor: str | None, limit: int, actor: Actor) -> ListEnvelope[T]:
+    return ListEnvelope[T](
+        data=items,
+        meta=meta(actor.request_id or "-"),
+        pagination=Pagination(limit=limit, has_more=next_cursor is not None, next_cursor=next_cursor),
+    )

@@ -1,0 +1,70 @@
+"""Phone numbers, parsed once with ``phonenumbers``; country and type are derived, never trusted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from callplane.core.errors import InvalidInput
+
+_TYPES = {
+    PhoneNumberType.FIXED_LINE: "local",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedNumber:
+    e164: str
+    country_code: str | None
+    number_type: str
+    valid: bool
+
+    @property
+    def slug(self) -> str:
+        return self.e164[1:]
+
+
+def parse_e164(value: object, field: str) -> ParsedNumber:
+    """Parse an E.164 number; a string that is not even a *possible* number is a 422.
+
+    A possible number that phonenumbers does not know as valid is kept, flagged ``valid=False``:
+    test ranges and private plans must still be importable.
+    """
+    if not isinstance(value, str) or not value.startswith("+"):
+        raise _invalid(value, field, "must be an E.164 string starting with '+'")
+    digits = value[1:]
+    if not digits.isdigit() or not 2 <= len(digits) <= 15:
+        raise _invalid(value, field, "must be '+' followed by 2 to 15 digits")
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise _invalid(value, field, str(exc)) from exc
+    if not phonenumbers.is_possible_number(number):
+        raise _invalid(value, field, "is not a possible phone number")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    valid = phonenumbers.is_valid_number(number)
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code
+    )
+    number_type = _TYPES.get(phonenumbers.number_type(number), "other") if valid else "other"
+    return ParsedNumber(e164, region if region and region != "ZZ" else None, number_type, valid)
+
+
+def parse_slug(value: str, field: str) -> ParsedNumber:
+    """A slug is the E.164 without its '+'."""
+    if not value.isdigit():
+        raise _invalid(value, field, "a slug is the E.164 number without '+', digits only")
+    return parse_e164("+" + value, field)
+
+
+def _invalid(value: object, field: str, reason: str) -> InvalidInput:
+    return InvalidInput(
+        "invalid_phone_number",
+        f"{field}: {value!r} {reason}",
+        {"field": field, "value": value if isinstance(value, str | int) else repr(value)},
+    )

@@ -1,0 +1,42 @@
+"""Field types shared by the native API's request and response models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+Language = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=35)
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+MAX_METADATA_BYTES = 8192
+
+
+def _url_text(value: AnyHttpUrl) -> str:
+    return str(value)
+
+
+WebhookUrl = Annotated[AnyHttpUrl, AfterValidator(_url_text)]
+
+
+def _small_object(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value)) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must serialise to at most {MAX_METADATA_BYTES} bytes")
+    return value
+
+
+Metadata = Annotated[dict[str, Any], Field(max_length=50), AfterValidator(_small_object)]
+
+
+class Input(BaseModel):
+    """Request bodies: unknown fields and loose types are refused, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None

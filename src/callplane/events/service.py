@@ -1,0 +1,50 @@
+"""The audit log: every mutation records one event in the transaction that made it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from callplane.core.context import Actor
+from callplane.core.pagination import Page, decode_cursor, encode_cursor
+from callplane.core.tenancy import scoped
+from callplane.events.models import Event
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    type_: str,
+    resource_ids: list[str],
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> Event:
+    event = Event(
+        workspace_id=actor.workspace_id,
+        type=type_,
+        actor_key_id=actor.key_id,
+        request_id=actor.request_id,
+        resource_ids=resource_ids,
+        before=before,
+        after=after,
+    )
+    session.add(event)
+    return event
+
+
+def list_events(
+    session: Session, actor: Actor, *, type_: str | None, cursor: str | None, limit: int
+) -> Page[Event]:
+    query = scoped(Event, actor.workspace_id)
+    if type_:
+        query = query.where(Event.type == type_)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(Event.id < after)
+    rows = list(session.scalars(query.order_by(Event.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if more else None)
+

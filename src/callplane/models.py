@@ -1,0 +1,9 @@
+"""Every ORM model, imported in one place so Alembic and the metadata see the whole schema."""
+
+from callplane.agents.models import Agent
+from callplane.core.db import Base
+from callplane.events.models import Event
+from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.workspaces.models import ApiKey, Workspace
+
+__all__ = ["Agent", "ApiKey", "Assignment", "Base", "Event", "PhoneNumber", "Workspace"]

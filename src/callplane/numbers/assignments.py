@@ -1,0 +1,179 @@
+"""Assignments: which agent answers a number (inbound) and which agents call from it (outbound).
+
+Lock order is always agent, then numbers (by id), so concurrent requests queue instead of
+deadlocking; the partial unique indexes turn any race the locks miss into a 409, never a
+second inbound agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from callplane.agents.models import Agent
+from callplane.agents.service import AgentView, get_active_agent, get_agent, view as agent_view
+from callplane.core import ids
+from callplane.core.context import Actor
+from callplane.core.db import utcnow
+from callplane.core.errors import Conflict, InvalidInput, NotFound
+from callplane.events import service as events
+from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.references import NumberRef, find_numbers, get_number, missing_error
+from callplane.numbers.service import NumberView, view, views
+
+
+@dataclass(frozen=True, slots=True)
+class AttachResult:
+    agent: AgentView
+    numbers: list[NumberView]
+    newly_attached: int
+
+
+def attach_outbound(
+    session: Session, actor: Actor, agent_ref: str, refs: Sequence[NumberRef]
+) -> AttachResult:
+    """Attach many numbers at once: idempotent, duplicates folded, all or nothing (rule 4)."""
+    agent = get_active_agent(session, actor, agent_ref)
+    _require_type(agent, "outbound")
+    found = find_numbers(session, actor, refs, lock=True)
+    missing = [r for r in refs if r not in found]
+    if missing:
+        raise missing_error(missing)
+    numbers = list({n.id: n for n in found.values()}.values())
+    held = set(session.scalars(select(Assignment.number_id).where(
+        Assignment.agent_id == agent.id, Assignment.number_id.in_([n.id for n in numbers]))))
+    new = [n for n in numbers if n.id not in held]
+    if new:
+        now = utcnow()
+        session.execute(insert(Assignment), [
+            {"number_id": n.id, "agent_id": agent.id, "workspace_id": actor.workspace_id,
+             "direction": "outbound", "is_primary": False, "created_at": now} for n in new
+        ])
+        events.record(
+            session, actor, "number.attached",
+            [ids.render("agent", agent.id), *(ids.render("number", n.id) for n in new)],
+            after={"agent_id": ids.render("agent", agent.id), "direction": "outbound",
+                   "number_ids": [ids.render("number", n.id) for n in new]},
+        )
+    return AttachResult(agent_view(session, agent), views(session, numbers), len(new))
+
+
+def detach(session: Session, actor: Actor, agent_ref: str, number_ref: str) -> AgentView:
+    """Remove every assignment the agent has of the number; its primary goes with it (rule 6-7)."""
+    agent = get_agent(session, actor, agent_ref, lock=True)
+    number = get_number(session, actor, number_ref, lock=True)
+    removed = session.scalar(select(Assignment).where(
+        Assignment.agent_id == agent.id, Assignment.number_id == number.id))
+    if removed is None:
+        raise NotFound(
+            "number_not_attached",
+            f"number '{number_ref}' is not attached to agent '{agent_ref}'",
+            {"agent_id": ids.render("agent", agent.id), "number_id": ids.render("number", number.id)},
+        )
+    _record_removal(session, actor, "number.detached", number, [removed])
+    session.execute(delete(Assignment).where(
+        Assignment.agent_id == agent.id, Assignment.number_id == number.id))
+    return agent_view(session, agent)
+
+
+def assign(
+    session: Session,
+    actor: Actor,
+    number_ref: str,
+    agent_ref: str,
+    direction: str,
+    *,
+    replace: bool = False,
+) -> NumberView:
+    """Give a number to an agent in one direction; a second inbound agent needs ``replace``."""
+    agent = get_active_agent(session, actor, agent_ref)
+    _require_type(agent, direction)
+    number = get_number(session, actor, number_ref, lock=True)
+    current = list(session.scalars(select(Assignment).where(
+        Assignment.number_id == number.id, Assignment.direction == direction)))
+    if any(a.agent_id == agent.id for a in current):
+        return view(session, number)
+    if direction == "inbound" and current:
+        holder = current[0]
+        if not replace:
+            raise Conflict(
+                "number_already_assigned",
+                f"number '{number_ref}' already has inbound agent "
+                f"'{ids.render('agent', holder.agent_id)}'; send replace=true to move it",
+                {"number_id": ids.render("number", number.id),
+                 "agent_id": ids.render("agent", holder.agent_id)},
+            )
+        _record_removal(session, actor, "number.unassigned", number, [holder])
+        session.execute(delete(Assignment).where(
+            Assignment.number_id == number.id, Assignment.agent_id == holder.agent_id))
+        session.flush()
+    session.add(Assignment(number_id=number.id, agent_id=agent.id,
+                           workspace_id=actor.workspace_id, direction=direction))
+    session.flush()
+    events.record(
+        session, actor, "number.assigned",
+        [ids.render("number", number.id), ids.render("agent", agent.id)],
+        after={"agent_id": ids.render("agent", agent.id), "direction": direction,
+               "number_ids": [ids.render("number", number.id)]},
+    )
+    return view(session, number)
+
+
+def unassign(
+    session: Session,
+    actor: Actor,
+    number_ref: str,
+    direction: str,
+    agent_ref: str | None = None,
+) -> NumberView:
+    """Remove a number's assignments in one direction (of one agent, when named)."""
+    number = get_number(session, actor, number_ref, lock=True)
+    query = select(Assignment).where(
+        Assignment.number_id == number.id, Assignment.direction == direction)
+    if agent_ref is not None:
+        query = query.where(Assignment.agent_id == get_agent(session, actor, agent_ref).id)
+    removed = list(session.scalars(query))
+    if not removed:
+        raise NotFound(
+            "number_not_assigned",
+            f"number '{number_ref}' has no {direction} assignment"
+            + (f" to agent '{agent_ref}'" if agent_ref else ""),
+            {"number_id": ids.render("number", number.id), "assignment_type": direction},
+        )
+    _record_removal(session, actor, "number.unassigned", number, removed)
+    session.execute(delete(Assignment).where(
+        Assignment.number_id == number.id,
+        Assignment.agent_id.in_([a.agent_id for a in removed])))
+    session.flush()
+    return view(session, number)
+
+
+def _require_type(agent: Agent, direction: str) -> None:
+    if direction not in ("inbound", "outbound"):
+        raise InvalidInput("invalid_assignment_type",
+                           "assignment_type: must be 'inbound' or 'outbound'",
+                           {"field": "assignment_type", "value": direction})
+    if agent.type != direction:
+        raise Conflict(
+            "agent_type_mismatch",
+            f"agent '{ids.render('agent', agent.id)}' is an {agent.type} agent and cannot take "
+            f"a number {direction}",
+            {"agent_id": ids.render("agent", agent.id), "agent_type": agent.type,
+             "assignment_type": direction},
+        )
+
+
+def _record_removal(
+    session: Session, actor: Actor, type_: str, number: PhoneNumber, removed: list[Assignment]
+) -> None:
+    agents = [ids.render("agent", a.agent_id) for a in removed]
+    events.record(
+        session, actor, type_, [ids.render("number", number.id), *agents],
+        before={"number_id": ids.render("number", number.id), "e164": number.e164,
+                "assignments": [{"agent_id": ids.render("agent", a.agent_id),
+                                 "direction": a.direction, "primary": a.is_primary}
+                                for a in removed]},
+    )

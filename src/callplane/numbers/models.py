@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from callplane.core.db import Base, Timestamped, utcnow, uuid_pk
+
+NUMBER_STATUSES = ("active", "suspended")
+NUMBER_SOURCES = ("imported", "purchased")
+NUMBER_TYPES = ("local", "mobile", "toll_free", "other")
+DIRECTIONS = ("inbound", "outbound")
+
+
+class PhoneNumber(Timestamped, Base):
+    __tablename__ = "phone_numbers"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "id", name="uq_phone_numbers_workspace_id_id"),
+        CheckConstraint("status IN ('active', 'suspended')", name="status"),
+        CheckConstraint("source IN ('imported', 'purchased')", name="source"),
+        CheckConstraint("monthly_cost_cents >= 0", name="monthly_cost_cents"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # One active E.164 in the whole installation: a line cannot belong to two customers.
+    e164: Mapped[str] = mapped_column(String(16), unique=True)
+    friendly_name: Mapped[str | None] = mapped_column(String(200))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    number_type: Mapped[str] = mapped_column(String(16))
+    valid: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    source: Mapped[str] = mapped_column(String(16), default="imported")
+    provider: Mapped[str | None] = mapped_column(String(64))
+    monthly_cost_cents: Mapped[int] = mapped_column(default=0)
+    purchased_at: Mapped[dt.datetime | None]
+
+
+class Assignment(Base):
+    """One agent's hold on one number; its direction is always the agent's type.
+
+    The database carries the invariants so two servers racing cannot break them: at most one
+    inbound agent per number (partial unique index), at most one primary number per agent, agent
+    and number in the same workspace, and no assignment outliving its number (cascade).
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["workspace_id", "number_id"],
+            ["phone_numbers.workspace_id", "phone_numbers.id"],
+            ondelete="CASCADE",
+            name="fk_assignments_number",
+        ),
+        ForeignKeyConstraint(
+            ["workspace_id", "agent_id", "direction"],
+            ["agents.workspace_id", "agents.id", "agents.type"],
+            name="fk_assignments_agent",
+        ),
+        CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
+        Index(
+            "uq_assignments_one_inbound_per_number",
+            "number_id",
+            unique=True,
+            sqlite_where=text("direction = 'inbound'"),
+            postgresql_where=text("direction = 'inbound'"),
+        ),
+        Index(
+            "uq_assignments_one_primary_per_agent",
+            "agent_id",
+            unique=True,
+            sqlite_where=text("is_primary"),
+            postgresql_where=text("is_primary"),
+        ),
+        Index("ix_assignments_agent_id_number_id", "agent_id", "number_id"),
+    )
+
+    number_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    workspace_id: Mapped[uuid.UUID]
+    direction: Mapped[str] = mapped_column(String(16))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,106 @@
+"""Turning what a client wrote (an id, an E.164 or a slug) into numbers of the inventory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_
+from sqlalchemy.orm import Session
+
+from callplane.core import ids
+from callplane.core.context import Actor
+from callplane.core.errors import DomainError, InvalidInput, NotFound, not_found
+from callplane.core.limits import check_batch_size
+from callplane.core.phone import parse_e164, parse_slug
+from callplane.core.tenancy import scoped
+from callplane.numbers.models import PhoneNumber
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRef:
+    """One reference as written (``text``, from ``field``) and what it points at."""
+
+    field: str
+    text: str
+    number_id: uuid.UUID | None = None
+    e164: str | None = None
+
+
+def parse_ref(text: object, field: str) -> NumberRef:
+    """'+…' is E.164, digits are a slug, anything else an id; impossible numbers are 422."""
+    if not isinstance(text, str):
+        raise InvalidInput("invalid_number_reference", f"{field}: must be a string",
+                           {"field": field, "value": repr(text)})
+    if text.startswith("+"):
+        return NumberRef(field, text, e164=parse_e164(text, field).e164)
+    if text.isdigit():
+        return NumberRef(field, text, e164=parse_slug(text, field).e164)
+    return NumberRef(field, text, number_id=ids.parse("number", text))
+
+
+def parse_refs(groups: Sequence[tuple[str, Sequence[object]]]) -> list[NumberRef]:
+    """Parse lists of references, reporting every unparseable one, not just the first."""
+    check_batch_size(sum(len(values) for _, values in groups), groups[0][0] if groups else "numbers")
+    refs: list[NumberRef] = []
+    errors: list[dict[str, object]] = []
+    for name, values in groups:
+        for index, text in enumerate(values):
+            try:
+                refs.append(parse_ref(text, f"{name}[{index}]"))
+            except DomainError as exc:
+                errors.append({"field": f"{name}[{index}]", "value": text, "code": exc.code,
+                               "message": exc.message})
+    if len(errors) == 1:
+        raise InvalidInput("invalid_phone_number", str(errors[0]["message"]), errors[0])
+    if errors:
+        raise InvalidInput(
+            "invalid_phone_number",
+            f"{len(errors)} references are not possible numbers: "
+            + ", ".join(str(e["field"]) for e in errors[:10]),
+            {"errors": errors},
+        )
+    return refs
+
+
+def find_numbers(
+    session: Session, actor: Actor, refs: Sequence[NumberRef], *, lock: bool = False
+) -> dict[NumberRef, PhoneNumber]:
+    """Every reference that names a number of this workspace, in one query."""
+    wanted_ids = {r.number_id for r in refs if r.number_id}
+    wanted_e164 = {r.e164 for r in refs if r.e164}
+    if not wanted_ids and not wanted_e164:
+        return {}
+    query = scoped(PhoneNumber, actor.workspace_id).where(
+        or_(PhoneNumber.id.in_(wanted_ids), PhoneNumber.e164.in_(wanted_e164))
+    ).order_by(PhoneNumber.id)
+    if lock:
+        query = query.with_for_update()
+    rows = list(session.scalars(query))
+    by_id = {n.id: n for n in rows}
+    by_e164 = {n.e164: n for n in rows}
+    found: dict[NumberRef, PhoneNumber] = {}
+    for ref in refs:
+        number = by_id.get(ref.number_id) if ref.number_id else by_e164.get(ref.e164 or "")
+        if number is not None:
+            found[ref] = number
+    return found
+
+
+def get_number(session: Session, actor: Actor, text: str, *, lock: bool = False) -> PhoneNumber:
+    ref = parse_ref(text, "number")
+    number = find_numbers(session, actor, [ref], lock=lock).get(ref)
+    if number is None:
+        raise not_found("number", text)
+    return number
+
+
+def missing_error(missing: Sequence[NumberRef]) -> NotFound:
+    listed = [m.text for m in missing]
+    return NotFound(
+        "number_not_found",
+        f"{len(listed)} referenced number(s) not in this workspace: {', '.join(listed[:20])}"
+        + (" …" if len(listed) > 20 else ""),
+        {"missing": [{"field": m.field, "value": m.text} for m in missing]},
+    )

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from callplane.core.envelope import Envelope, ListEnvelope
+from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
+from callplane.numbers import assignments, service
+from callplane.numbers.schemas import (
+    AssignRequest,
+    NumberBatch,
+    NumberCreate,
+    NumberOut,
+    NumberUpdate,
+    UnassignRequest,
+)
+
+router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
+
+
+@router.post("", status_code=201)
+def import_number(body: NumberCreate, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
+    return ok(NumberOut.of(service.import_number(session, actor, body.to_input())), actor)
+
+
+@router.post("/batch", status_code=201)
+def import_batch(body: NumberBatch, actor: CurrentActor, session: DbSession) -> Envelope[list[NumberOut]]:
+    """Import up to 1,000 numbers in one transaction; any refused item refuses the batch."""
+    created = service.import_batch(session, actor, [n.to_input() for n in body.numbers])
+    return ok([NumberOut.of(v) for v in created], actor)
+
+
+@router.get("")
+def list_numbers(
+    actor: CurrentActor,
+    session: DbSession,
+    agent_id: str | None = None,
+    assignment: Literal["inbound", "outbound", "none"] | None = None,
+    country_code: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    number_type: Literal["local", "mobile", "toll_free", "other"] | None = None,
+    status: Literal["active", "suspended"] | None = None,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> ListEnvelope[NumberOut]:
+    size = clamp_limit(limit)
+    filters = service.NumberFilters(agent_id, assignment, country_code, number_type, status, q)
+    page = service.list_numbers(session, actor, filters, cursor=cursor, limit=size)
+    return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
+
+
+@router.post("/assign")
+def assign_number(body: AssignRequest, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
+    result = assignments.assign(session, actor, body.number_id, body.agent_id,
+                                body.assignment_type, replace=body.replace)
+    return ok(NumberOut.of(result), actor)
+
+
+@router.post("/unassign")
+def unassign_number(
+    body: UnassignRequest, actor: CurrentActor, session: DbSession
+) -> Envelope[NumberOut]:
+    result = assignments.unassign(session, actor, body.number_id, body.assignment_type,
+                                  body.agent_id)
+    return ok(NumberOut.of(result), actor)
+
+
+@router.get("/{number}")
+def get_number(number: str, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
+    return ok(NumberOut.of(service.get_number_view(session, actor, number)), actor)
+
+
+@router.patch("/{number}")
+def update_number(
+    number: str, body: NumberUpdate, actor: CurrentActor, session: DbSession
+) -> Envelope[NumberOut]:
+    return ok(NumberOut.of(service.update_number(session, actor, number, body.changes())), actor)
+
+
+@router.delete("/{number}")
+def delete_number(number: str, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
+    """Detach the number from every agent and remove it; the body is the number as it was."""
+    return ok(NumberOut.of(service.delete_number(session, actor, number)), actor)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from callplane.agents.schemas import AgentOut
+from callplane.core import ids
+from callplane.core.schemas import Input, Name, iso
+from callplane.numbers.assignments import AttachResult
+from callplane.numbers.references import NumberRef, parse_refs
+from callplane.numbers.service import NumberInput, NumberView
+
+Direction = Literal["inbound", "outbound"]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class NumberCreate(Input):
+    e164: str = Field(description="E.164, e.g. +16286666348")
+    friendly_name: Name | None = None
+    monthly_cost_cents: int = Field(default=0, ge=0, le=10_000_000)
+    provider: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    def to_input(self) -> NumberInput:
+        return NumberInput(self.e164, self.friendly_name, self.monthly_cost_cents, self.provider)
+
+
+class NumberBatch(Input):
+    numbers: list[NumberCreate]
+
+
+class NumberUpdate(Input):
+    friendly_name: Name | None = None
+    status: Literal["active", "suspended"] | None = None
+    monthly_cost_cents: int | None = Field(default=None, ge=0, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> NumberUpdate:
+        for name in ("status", "monthly_cost_cents"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(include=self.model_fields_set)
+
+
+class NumberOut(BaseModel):
+    id: str
+    workspace_id: str
+    e164: str
+    slug: str
+    friendly_name: str | None
+    country_code: str | None
+    number_type: str
+    valid: bool
+    status: str
+    source: str
+    provider: str | None
+    monthly_cost_cents: int
+    purchased_at: str | None
+    inbound_agent_id: str | None
+    outbound_agent_ids: list[str]
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, v: NumberView) -> NumberOut:
+        n = v.number
+        return cls(
+            id=ids.render("number", n.id),
+            workspace_id=ids.render("workspace", n.workspace_id),
+            e164=n.e164,
+            slug=n.e164[1:],
+            friendly_name=n.friendly_name,
+            country_code=n.country_code,
+            number_type=n.number_type,
+            valid=n.valid,
+            status=n.status,
+            source=n.source,
+            provider=n.provider,
+            monthly_cost_cents=n.monthly_cost_cents,
+            purchased_at=iso(n.purchased_at),
+            inbound_agent_id=ids.render("agent", v.inbound_agent_id) if v.inbound_agent_id else None,
+            outbound_agent_ids=[ids.render("agent", a) for a in v.outbound_agent_ids],
+            created_at=iso(n.created_at) or "",
+            updated_at=iso(n.updated_at) or "",
+        )
+
+
+REFERENCE_LISTS = ("phone_numbers", "phone_number_slugs", "number_ids")
+
+
+class AttachRequest(Input):
+    """Numbers to attach outbound, by any mix of E.164, slug and id; at least one list."""
+
+    phone_numbers: list[str] | None = None
+    phone_number_slugs: list[str] | None = None
+    number_ids: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _some_list(self) -> AttachRequest:
+        if not self.model_fields_set & set(REFERENCE_LISTS):
+            raise ValueError("send one of " + ", ".join(REFERENCE_LISTS))
+        return self
+
+    def references(self) -> list[NumberRef]:
+        return parse_refs([(name, getattr(self, name)) for name in REFERENCE_LISTS
+                           if getattr(self, name)])
+
+
+class AttachOut(BaseModel):
+    agent: AgentOut
+    numbers: list[NumberOut]
+    newly_attached: int
+
+    @classmethod
+    def of(cls, r: AttachResult) -> AttachOut:
+        return cls(agent=AgentOut.of(r.agent), numbers=[NumberOut.of(v) for v in r.numbers],
+                   newly_attached=r.newly_attached)
+
+
+class AssignRequest(Input):
+    number_id: Reference
+    agent_id: Reference
+    assignment_type: Direction
+    replace: bool = False
+
+
+class UnassignRequest(Input):
+    number_id: Reference
+    assignment_type: Direction
+    agent_id: Reference | None = None

@@ -1,0 +1,258 @@
+"""The number inventory: import, list, read, change and delete numbers of a workspace."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy.orm import Session
+
+from callplane.agents.service import get_agent
+from callplane.core import ids
+from callplane.core.context import Actor
+from callplane.core.db import utcnow
+from callplane.core.errors import Conflict, DomainError, InvalidInput
+from callplane.core.limits import check_batch_size
+from callplane.core.pagination import Page, decode_cursor, encode_cursor
+from callplane.core.phone import ParsedNumber, parse_e164
+from callplane.core.tenancy import scoped
+from callplane.events import service as events
+from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.references import get_number
+
+@dataclass(frozen=True, slots=True)
+class NumberView:
+    number: PhoneNumber
+    inbound_agent_id: uuid.UUID | None = None
+    outbound_agent_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberInput:
+    e164: str
+    friendly_name: str | None = None
+    monthly_cost_cents: int = 0
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberFilters:
+    agent_id: str | None = None
+    assignment: str | None = None  # inbound | outbound | none
+    country_code: str | None = None
+    number_type: str | None = None
+    status: str | None = None
+    q: str | None = None
+
+
+def views(session: Session, numbers: Sequence[PhoneNumber]) -> list[NumberView]:
+    """Numbers with their assignments, loaded in one query for the whole list."""
+    inbound: dict[uuid.UUID, uuid.UUID] = {}
+    outbound: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if numbers:
+        rows = session.execute(
+            select(Assignment.number_id, Assignment.agent_id, Assignment.direction)
+            .where(Assignment.number_id.in_([n.id for n in numbers]))
+            .order_by(Assignment.created_at, Assignment.agent_id)
+        ).tuples()
+        for number_id, agent_id, direction in rows:
+            if direction == "inbound":
+                inbound[number_id] = agent_id
+            else:
+                outbound[number_id].append(agent_id)
+    return [NumberView(n, inbound.get(n.id), outbound.get(n.id, [])) for n in numbers]
+
+
+def view(session: Session, number: PhoneNumber) -> NumberView:
+    return views(session, [number])[0]
+
+
+def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberView:
+    parsed = parse_e164(data.e164, "e164")
+    _refuse_existing(session, [parsed.e164])
+    number = _new_number(actor, parsed, data)
+    session.add(number)
+    session.flush()
+    result = NumberView(number)
+    events.record(session, actor, "number.imported", [ids.render("number", number.id)],
+                  after=snapshot(result))
+    return result
+
+
+def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -> list[NumberView]:
+    """All or nothing: any bad item refuses the batch with every item's error listed."""
+    check_batch_size(len(items), "numbers")
+    parsed: list[ParsedNumber | None] = []
+    errors: list[dict[str, Any]] = []
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        try:
+            number = parse_e164(item.e164, f"numbers[{index}].e164")
+        except DomainError as exc:
+            errors.append(_item_error(index, item.e164, exc.code, exc.message))
+            parsed.append(None)
+            continue
+        if number.e164 in first_seen:
+            errors.append(_item_error(index, item.e164, "duplicate_in_batch",
+                                      f"same number as numbers[{first_seen[number.e164]}]"))
+        first_seen.setdefault(number.e164, index)
+        parsed.append(number)
+    existing = _existing(session, list(first_seen))
+    for e164 in sorted(existing, key=first_seen.__getitem__):
+        errors.append(_item_error(first_seen[e164], e164, "number_already_exists",
+                                  "this number is already in an inventory"))
+    if errors:
+        errors.sort(key=lambda e: e["index"])
+        raise InvalidInput(
+            "batch_invalid",
+            f"{len(errors)} of {len(items)} numbers were refused; nothing was imported",
+            {"errors": errors},
+        )
+    now = utcnow()
+    rows = [
+        _row(actor, p, item, now) for p, item in zip(parsed, items, strict=True) if p is not None
+    ]
+    session.execute(insert(PhoneNumber), rows)
+    created = list(session.scalars(
+        scoped(PhoneNumber, actor.workspace_id)
+        .where(PhoneNumber.id.in_([r["id"] for r in rows])).order_by(PhoneNumber.id)
+    ))
+    events.record(session, actor, "number.batch_imported",
+                  [ids.render("number", r["id"]) for r in rows],
+                  after={"count": len(rows), "e164": [r["e164"] for r in rows]})
+    return [NumberView(n) for n in created]
+
+
+def list_numbers(
+    session: Session, actor: Actor, filters: NumberFilters, *, cursor: str | None, limit: int
+) -> Page[NumberView]:
+    query = scoped(PhoneNumber, actor.workspace_id)
+    query = _apply_filters(session, actor, query, filters)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(PhoneNumber.id > after)
+    rows = list(session.scalars(query.order_by(PhoneNumber.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(views(session, rows), encode_cursor(rows[-1].id) if more else None)
+
+
+def get_number_view(session: Session, actor: Actor, ref: str) -> NumberView:
+    return view(session, get_number(session, actor, ref))
+
+
+def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> NumberView:
+    number = get_number(session, actor, ref, lock=True)
+    before = snapshot(view(session, number))
+    for name in ("friendly_name", "status", "monthly_cost_cents"):
+        if name in changes:
+            setattr(number, name, changes[name])
+    number.updated_at = utcnow()
+    session.flush()
+    result = view(session, number)
+    events.record(session, actor, "number.updated", [ids.render("number", number.id)],
+                  before=before, after=snapshot(result))
+    return result
+
+
+def delete_number(session: Session, actor: Actor, ref: str) -> NumberView:
+    """Detach the number from every agent and remove it, in one transaction (rule 8)."""
+    number = get_number(session, actor, ref, lock=True)
+    removed = view(session, number)
+    session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
+    events.record(
+        session, actor, "number.deleted",
+        [ids.render("number", number.id), *_agent_ids(removed)],
+        before=snapshot(removed),
+    )
+    session.expunge(number)
+    return removed
+
+
+def snapshot(v: NumberView) -> dict[str, Any]:
+    """The audit-log picture of a number and its assignments."""
+    return {
+        "e164": v.number.e164,
+        "status": v.number.status,
+        "friendly_name": v.number.friendly_name,
+        "inbound_agent_id": ids.render("agent", v.inbound_agent_id) if v.inbound_agent_id else None,
+        "outbound_agent_ids": [ids.render("agent", a) for a in v.outbound_agent_ids],
+    }
+
+
+def _agent_ids(v: NumberView) -> list[str]:
+    agents = ([v.inbound_agent_id] if v.inbound_agent_id else []) + v.outbound_agent_ids
+    return [ids.render("agent", a) for a in agents]
+
+
+def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters) -> Any:
+    if f.agent_id is not None:
+        agent = get_agent(session, actor, f.agent_id)
+        held = select(Assignment.number_id).where(Assignment.agent_id == agent.id)
+        if f.assignment in ("inbound", "outbound"):
+            held = held.where(Assignment.direction == f.assignment)
+        query = query.where(PhoneNumber.id.in_(held))
+    elif f.assignment in ("inbound", "outbound"):
+        query = query.where(exists().where(
+            Assignment.number_id == PhoneNumber.id, Assignment.direction == f.assignment))
+    if f.assignment == "none":
+        query = query.where(~exists().where(Assignment.number_id == PhoneNumber.id))
+    if f.country_code:
+        query = query.where(PhoneNumber.country_code == f.country_code.upper())
+    if f.number_type:
+        query = query.where(PhoneNumber.number_type == f.number_type)
+    if f.status:
+        query = query.where(PhoneNumber.status == f.status)
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(or_(
+            PhoneNumber.e164.like(pattern, escape="\\"),
+            PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
+        ))
+    return query
+
+
+def _refuse_existing(session: Session, e164s: list[str]) -> None:
+    if found := _existing(session, e164s):
+        raise Conflict(
+            "number_already_exists",
+            f"{', '.join(sorted(found))} is already in an inventory",
+            {"e164": sorted(found)},
+        )
+
+
+def _existing(session: Session, e164s: Iterable[str]) -> set[str]:
+    wanted = list(e164s)
+    return set(session.scalars(select(PhoneNumber.e164).where(PhoneNumber.e164.in_(wanted))))
+
+
+def _new_number(actor: Actor, parsed: ParsedNumber, data: NumberInput) -> PhoneNumber:
+    return PhoneNumber(**_row(actor, parsed, data, utcnow()))
+
+
+def _row(actor: Actor, p: ParsedNumber, data: NumberInput, now: Any) -> dict[str, Any]:
+    return {
+        "id": ids.new_uuid(),
+        "workspace_id": actor.workspace_id,
+        "e164": p.e164,
+        "friendly_name": data.friendly_name,
+        "country_code": p.country_code,
+        "number_type": p.number_type,
+        "valid": p.valid,
+        "status": "active",
+        "source": "imported",
+        "provider": data.provider,
+        "monthly_cost_cents": data.monthly_cost_cents,
+        "purchased_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _item_error(index: int, value: object, code: str, message: str) -> dict[str, Any]:
+    return {"index": index, "field": f"numbers[{index}].e164", "value": value, "code": code,
+            "message": message}

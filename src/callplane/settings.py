@@ -1,0 +1,48 @@
+"""Configuration: one class, read from the environment once, failing fast on bad values."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("data/callplane.db")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLPLANE_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        validation_alias=AliasChoices("DATABASE_URL", "CALLPLANE_DATABASE_URL"),
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Keys are stored as HMAC-SHA256(secret_key, key); changing it invalidates every API key.
+    secret_key: SecretStr = SecretStr("callplane-development-secret-change-me")
+    bootstrap_api_key: SecretStr | None = None
+    log_level: str = "INFO"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "sqlite+", "postgresql", "postgres:")):
+            raise ValueError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from callplane.core.db import Base, Timestamped, uuid_pk
+
+
+class Workspace(Timestamped, Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ApiKey(Base):
+    """Only an HMAC of the key is kept; ``key_prefix`` lets a person recognise it in a list."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]

@@ -1,0 +1,116 @@
+"""Workspaces and their API keys: creation, revocation, and turning a bearer token into an Actor."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from callplane.core import ids
+from callplane.core.context import Actor
+from callplane.core.db import utcnow
+from callplane.core.errors import Conflict, InvalidInput, Unauthenticated, not_found
+from callplane.core.secrets import display_prefix, generate_api_key, hash_api_key
+from callplane.events import service as events
+from callplane.workspaces.models import ApiKey, Workspace
+
+MIN_KEY_LENGTH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A key as it exists only once: the plaintext is never stored and never shown again."""
+
+    record: ApiKey
+    plaintext: str
+
+
+def create_workspace(
+    session: Session, name: str, secret: str, *, first_key: str | None = None
+) -> tuple[Workspace, IssuedKey]:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("invalid_name", "name: must not be empty", {"field": "name"})
+    workspace = Workspace(id=ids.new_uuid(), name=name)
+    session.add(workspace)
+    session.flush()
+    actor = Actor(workspace.id, None, None)
+    events.record(session, actor, "workspace.created", [ids.render("workspace", workspace.id)],
+                  after={"name": name})
+    issued = create_key(session, actor, "default", secret, plaintext=first_key)
+    return workspace, issued
+
+
+def create_key(
+    session: Session, actor: Actor, name: str, secret: str, *, plaintext: str | None = None
+) -> IssuedKey:
+    if session.get(Workspace, actor.workspace_id) is None:
+        raise not_found("workspace", ids.render("workspace", actor.workspace_id))
+    key = plaintext or generate_api_key()
+    if len(key) < MIN_KEY_LENGTH or not key.isprintable() or " " in key:
+        raise InvalidInput(
+            "invalid_api_key_format",
+            f"an API key needs at least {MIN_KEY_LENGTH} printable characters and no spaces",
+        )
+    key_hash = hash_api_key(key, secret)
+    if session.scalar(select(ApiKey.id).where(ApiKey.key_hash == key_hash)) is not None:
+        raise Conflict("api_key_exists", "this API key is already registered")
+    record = ApiKey(
+        id=ids.new_uuid(),
+        workspace_id=actor.workspace_id,
+        name=name,
+        key_hash=key_hash,
+        key_prefix=display_prefix(key),
+        created_at=utcnow(),
+    )
+    session.add(record)
+    events.record(session, actor, "api_key.created", [ids.render("api_key", record.id)],
+                  after={"name": name, "key_prefix": record.key_prefix})
+    return IssuedKey(record, key)
+
+
+def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:
+    record = session.get(ApiKey, key_id, with_for_update=True)
+    if record is None:
+        raise not_found("api_key", ids.render("api_key", key_id))
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        events.record(session, Actor(record.workspace_id, None, None), "api_key.revoked",
+                      [ids.render("api_key", record.id)])
+    return record
+
+
+def authenticate(session: Session, token: str | None, secret: str, request_id: str) -> Actor:
+    if not token:
+        raise Unauthenticated(
+            "missing_api_key", "Authorization header with 'Bearer <api key>' is required"
+        )
+    record = session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_api_key(token, secret))
+    )
+    if record is None:
+        raise Unauthenticated("invalid_api_key", "the API key is not valid")
+    if record.revoked_at is not None:
+        raise Unauthenticated("revoked_api_key", "the API key has been revoked")
+    return Actor(record.workspace_id, record.id, request_id)
+
+
+def get_workspace(session: Session, actor: Actor) -> Workspace:
+    workspace = session.get(Workspace, actor.workspace_id)
+    if workspace is None:
+        raise not_found("workspace", ids.render("workspace", actor.workspace_id))
+    return workspace
+
+
+def ensure_default_workspace(
+    session: Session, secret: str, bootstrap_key: str | None
+) -> tuple[Workspace, IssuedKey] | None:
+    """On the very first start, create the default workspace and its first key.
+
+    Returns None when any workspace exists already: the first key is shown once, never again.
+    """
+    if session.scalar(select(func.count()).select_from(Workspace)):
+        return None
+    return create_workspace(session, "default", secret, first_key=bootstrap_key)
