@@ -90,13 +90,14 @@ def list_agents(
     rows = list(session.scalars(query.order_by(Agent.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    primaries = dict(
-        session.execute(
+    primaries = {
+        agent_id: number_id
+        for agent_id, number_id in session.execute(
             select(Assignment.agent_id, Assignment.number_id).where(
                 Assignment.agent_id.in_([a.id for a in rows]), Assignment.is_primary
             )
-        ).tuples()
-    )
+        )
+    }
     views = [AgentView(a, primaries.get(a.id)) for a in rows]
     return Page(views, encode_cursor(rows[-1].id) if more else None)
 

@@ -8,6 +8,7 @@ and for Truedy, the bare UUID for CallingBox), so parsing accepts both.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
@@ -20,13 +21,27 @@ PREFIXES = {
 }
 
 
+_lock = threading.Lock()
+_last = 0
+_RANDOM_TAIL = (1 << 62) - 1
+
+
 def new_uuid() -> uuid.UUID:
-    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits."""
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits.
+
+    Within one process ids are strictly increasing even inside one millisecond (the random
+    tail is incremented, RFC 9562 method 2), so a batch keeps its order when sorted by id.
+    """
+    global _last
     millis = time.time_ns() // 1_000_000
     value = (millis & ((1 << 48) - 1)) << 80
     value |= int.from_bytes(os.urandom(10), "big") & ((1 << 80) - 1)
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    with _lock:
+        if value <= _last and (_last & _RANDOM_TAIL) != _RANDOM_TAIL:
+            value = _last + 1
+        _last = value
     return uuid.UUID(int=value)
 
 

@@ -6,7 +6,15 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
 
 Language = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=35)
@@ -16,11 +24,16 @@ LongText = Annotated[str, StringConstraints(max_length=20_000)]
 MAX_METADATA_BYTES = 8192
 
 
-def _url_text(value: AnyHttpUrl) -> str:
-    return str(value)
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
 
 
-WebhookUrl = Annotated[AnyHttpUrl, AfterValidator(_url_text)]
+def _http_url(value: str) -> str:
+    """Checked as an http(s) URL, kept exactly as the client wrote it."""
+    _HTTP_URL.validate_python(value)
+    return value
+
+
+WebhookUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
 
 
 def _small_object(value: dict[str, Any]) -> dict[str, Any]:

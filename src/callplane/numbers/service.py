@@ -58,7 +58,7 @@ def views(session: Session, numbers: Sequence[PhoneNumber]) -> list[NumberView]:
             select(Assignment.number_id, Assignment.agent_id, Assignment.direction)
             .where(Assignment.number_id.in_([n.id for n in numbers]))
             .order_by(Assignment.created_at, Assignment.agent_id)
-        ).tuples()
+        )
         for number_id, agent_id, direction in rows:
             if direction == "inbound":
                 inbound[number_id] = agent_id

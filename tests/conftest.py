@@ -1,0 +1,96 @@
+"""Every test runs against the real app over ASGI, once on a SQLite file and once on PostgreSQL.
+
+PostgreSQL: ``CALLPLANE_TEST_POSTGRES_URL`` (default the local ``test`` database). Under CI
+(``CI=true``) an unreachable server fails the run; elsewhere those tests skip and say how to
+enable them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from callplane.core.db import Database, create_db_engine
+from callplane.core.migrate import upgrade
+from tests.helpers import Backend, Tenant, make_client, make_tenant
+
+POSTGRES_URL = os.environ.get(
+    "CALLPLANE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+PG_SCHEMA = f"callplane_test_{os.getpid()}"
+TABLES = "assignments, events, api_keys, phone_numbers, agents, workspaces"
+
+
+def _postgres_available() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else "connection refused"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "callplane.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    problem = _postgres_available()
+    if problem is not None:
+        message = (
+            f"PostgreSQL not reachable at {POSTGRES_URL} ({problem}). Start it, or point "
+            "CALLPLANE_TEST_POSTGRES_URL at a server, to run the PostgreSQL half of the suite."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        connection.execute(f"CREATE SCHEMA {PG_SCHEMA}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{PG_SCHEMA}"
+    upgrade(url)
+    yield url
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        if request.node.get_closest_marker("postgres_only"):
+            pytest.skip("needs PostgreSQL: runs in the postgresql variant")
+        path = tmp_path / f"{uuid.uuid4().hex}.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        database = Database(create_db_engine(url, pool_size=5))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        database = Database(create_db_engine(url, pool_size=5, max_overflow=60))
+        with database.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+    yield Backend(request.param, url, database)
+    database.engine.dispose()
+
+
+@pytest.fixture
+def tenant(backend: Backend) -> Iterator[Tenant]:
+    """Workspace A with its own key, speaking to the app over ASGI."""
+    with make_client(backend) as client:
+        yield make_tenant(backend, client, "workspace-a")
+
+
+@pytest.fixture
+def other_tenant(backend: Backend, tenant: Tenant) -> Tenant:
+    """Workspace B: its resources must be invisible to A and A's to it."""
+    return make_tenant(backend, tenant.client, "workspace-b")

@@ -1,0 +1,78 @@
+"""API keys (missing, invalid, revoked) and tenancy: another workspace's ids are simply 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from callplane.core import ids
+from callplane.workspaces.service import revoke_key
+from tests.helpers import Tenant, error_code
+
+N1 = "+12025550111"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer sk_live_not-a-real-key-000000"])
+def test_missing_or_invalid_key_is_401(tenant: Tenant, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = tenant.client.get("/v1/numbers", headers=headers)
+    assert response.status_code == 401
+    assert error_code(response) in {"missing_api_key", "invalid_api_key"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_revoked_key_is_401(tenant: Tenant) -> None:
+    assert tenant.get("/v1/workspace").status_code == 200
+    key_event = tenant.events("api_key.created")[0]
+    key_id = ids.parse("api_key", key_event["resource_ids"][0])
+    assert key_id is not None
+    with tenant.backend.database.transaction() as session:
+        revoke_key(session, key_id)
+    response = tenant.get("/v1/workspace")
+    assert response.status_code == 401
+    assert error_code(response) == "revoked_api_key"
+
+
+def test_health_needs_no_key_and_every_response_has_a_request_id(tenant: Tenant) -> None:
+    assert tenant.client.get("/healthz").json() == {"status": "ok"}
+    assert tenant.client.get("/readyz").json()["database"] == "ok"
+    response = tenant.client.get("/v1/workspace", headers={**tenant.auth, "X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    assert response.json()["meta"]["request_id"] == "abc-123"
+    generated = tenant.client.get("/v1/workspace", headers={"X-Request-ID": "bad id\r\n"})
+    assert generated.headers["x-request-id"].startswith("req_")
+    assert generated.json()["meta"]["request_id"] == generated.headers["x-request-id"]
+
+
+def test_other_workspace_resources_are_404(tenant: Tenant, other_tenant: Tenant) -> None:
+    agent = other_tenant.agent("outbound")
+    inbound = other_tenant.agent("inbound")
+    number = other_tenant.number(N1)
+    mine = tenant.agent("outbound")
+
+    assert tenant.get(f"/v1/agents/{agent['id']}").status_code == 404
+    assert tenant.patch(f"/v1/agents/{agent['id']}", {"name": "x"}).status_code == 404
+    assert tenant.delete(f"/v1/agents/{agent['id']}").status_code == 404
+    assert tenant.get(f"/v1/agents/{agent['id']}/numbers").status_code == 404
+    for reference in (number["id"], N1, N1[1:]):
+        response = tenant.get(f"/v1/numbers/{reference}")
+        assert response.status_code == 404
+        assert error_code(response) == "number_not_found"
+    assert tenant.delete(f"/v1/numbers/{number['id']}").status_code == 404
+    attach = tenant.put(f"/v1/agents/{mine['id']}/numbers", {"number_ids": [number["id"]]})
+    assert attach.status_code == 404
+    assert attach.json()["error"]["details"]["missing"][0]["value"] == number["id"]
+    cross = tenant.post("/v1/numbers/assign", {"number_id": number["id"], "agent_id": inbound["id"],
+                                               "assignment_type": "inbound"})
+    assert cross.status_code == 404
+    assert tenant.get("/v1/numbers").json()["data"] == []
+    assert tenant.get("/v1/agents").json()["data"] == [mine]
+    assert all(e["type"] != "number.imported" for e in tenant.events())
+    # B still sees its own untouched number.
+    assert other_tenant.get(f"/v1/numbers/{number['id']}").json()["data"]["outbound_agent_ids"] == []
+
+
+def test_a_number_exists_once_in_the_installation(tenant: Tenant, other_tenant: Tenant) -> None:
+    other_tenant.number(N1)
+    response = tenant.post("/v1/numbers", {"e164": N1})
+    assert response.status_code == 409
+    assert error_code(response) == "number_already_exists"
