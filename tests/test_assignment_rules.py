@@ -11,11 +11,14 @@ def test_attach_by_e164_slug_and_id_is_idempotent_and_folds_duplicates(tenant: T
     agent = tenant.agent("outbound")
     n1, n2, n3 = tenant.number(N1), tenant.number(N2), tenant.number(N3)
 
-    response = tenant.put(f"/v1/agents/{agent['id']}/numbers", {
-        "phone_numbers": [N1, N1],
-        "phone_number_slugs": [N2[1:]],
-        "number_ids": [n3["id"], n1["id"]],
-    })
+    response = tenant.put(
+        f"/v1/agents/{agent['id']}/numbers",
+        {
+            "phone_numbers": [N1, N1],
+            "phone_number_slugs": [N2[1:]],
+            "number_ids": [n3["id"], n1["id"]],
+        },
+    )
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert data["newly_attached"] == 3
@@ -32,9 +35,13 @@ def test_attach_by_e164_slug_and_id_is_idempotent_and_folds_duplicates(tenant: T
 def test_bulk_attach_is_atomic_and_lists_every_missing_reference(tenant: Tenant) -> None:
     agent = tenant.agent("outbound")
     tenant.number(N1)
-    response = tenant.put(f"/v1/agents/{agent['id']}/numbers", {
-        "phone_numbers": [N1, N2], "phone_number_slugs": [N3[1:]],
-    })
+    response = tenant.put(
+        f"/v1/agents/{agent['id']}/numbers",
+        {
+            "phone_numbers": [N1, N2],
+            "phone_number_slugs": [N3[1:]],
+        },
+    )
     assert response.status_code == 404
     assert error_code(response) == "number_not_found"
     missing = response.json()["error"]["details"]["missing"]
@@ -49,9 +56,17 @@ def test_outbound_number_is_shared_by_many_agents(tenant: Tenant) -> None:
     agents = [tenant.agent("outbound", name=f"A{i}") for i in range(3)]
     number = tenant.number(N1)
     for agent in agents:
-        assert tenant.post("/v1/numbers/assign", {
-            "number_id": number["id"], "agent_id": agent["id"], "assignment_type": "outbound",
-        }).status_code == 200
+        assert (
+            tenant.post(
+                "/v1/numbers/assign",
+                {
+                    "number_id": number["id"],
+                    "agent_id": agent["id"],
+                    "assignment_type": "outbound",
+                },
+            ).status_code
+            == 200
+        )
     shown = tenant.get(f"/v1/numbers/{N1}").json()["data"]
     assert sorted(shown["outbound_agent_ids"]) == sorted(a["id"] for a in agents)
 
@@ -68,7 +83,9 @@ def test_second_inbound_agent_conflicts_unless_replace(tenant: Tenant) -> None:
     assert error_code(conflict) == "number_already_assigned"
     assert conflict.json()["error"]["details"]["agent_id"] == first["id"]
 
-    replaced = tenant.post("/v1/numbers/assign", {**body, "agent_id": second["id"], "replace": True})
+    replaced = tenant.post(
+        "/v1/numbers/assign", {**body, "agent_id": second["id"], "replace": True}
+    )
     assert replaced.status_code == 200
     assert replaced.json()["data"]["inbound_agent_id"] == second["id"]
     assert tenant.get(f"/v1/agents/{first['id']}/numbers").json()["data"] == []
@@ -77,8 +94,10 @@ def test_second_inbound_agent_conflicts_unless_replace(tenant: Tenant) -> None:
 def test_agent_type_must_match_the_direction(tenant: Tenant) -> None:
     inbound, outbound = tenant.agent("inbound"), tenant.agent("outbound")
     number = tenant.number(N1)
-    wrong = tenant.post("/v1/numbers/assign", {
-        "number_id": number["id"], "agent_id": outbound["id"], "assignment_type": "inbound"})
+    wrong = tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": number["id"], "agent_id": outbound["id"], "assignment_type": "inbound"},
+    )
     assert wrong.status_code == 409
     assert error_code(wrong) == "agent_type_mismatch"
     attach = tenant.put(f"/v1/agents/{inbound['id']}/numbers", {"phone_numbers": [N1]})
@@ -128,29 +147,39 @@ def test_detach_by_each_reference_kind_and_detach_twice_is_404(tenant: Tenant) -
 
 
 def test_unassign_each_direction(tenant: Tenant) -> None:
-    inbound, out_a, out_b = (tenant.agent("inbound"), tenant.agent("outbound", name="A"),
-                             tenant.agent("outbound", name="B"))
+    inbound, out_a, out_b = (
+        tenant.agent("inbound"),
+        tenant.agent("outbound", name="A"),
+        tenant.agent("outbound", name="B"),
+    )
     number = tenant.number(N1)
-    tenant.post("/v1/numbers/assign", {"number_id": N1, "agent_id": inbound["id"],
-                                       "assignment_type": "inbound"})
+    tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": N1, "agent_id": inbound["id"], "assignment_type": "inbound"},
+    )
     tenant.put(f"/v1/agents/{out_a['id']}/numbers", {"phone_numbers": [N1]})
     tenant.put(f"/v1/agents/{out_b['id']}/numbers", {"phone_numbers": [N1]})
 
-    one = tenant.post("/v1/numbers/unassign", {"number_id": number["id"],
-                                               "assignment_type": "outbound", "agent_id": out_a["id"]})
+    one = tenant.post(
+        "/v1/numbers/unassign",
+        {"number_id": number["id"], "assignment_type": "outbound", "agent_id": out_a["id"]},
+    )
     assert one.json()["data"]["outbound_agent_ids"] == [out_b["id"]]
     assert one.json()["data"]["inbound_agent_id"] == inbound["id"]
 
-    rest = tenant.post("/v1/numbers/unassign", {"number_id": number["id"],
-                                                "assignment_type": "outbound"})
+    rest = tenant.post(
+        "/v1/numbers/unassign", {"number_id": number["id"], "assignment_type": "outbound"}
+    )
     assert rest.json()["data"]["outbound_agent_ids"] == []
 
-    inbound_gone = tenant.post("/v1/numbers/unassign", {"number_id": number["id"],
-                                                        "assignment_type": "inbound"})
+    inbound_gone = tenant.post(
+        "/v1/numbers/unassign", {"number_id": number["id"], "assignment_type": "inbound"}
+    )
     assert inbound_gone.json()["data"]["inbound_agent_id"] is None
 
-    nothing = tenant.post("/v1/numbers/unassign", {"number_id": number["id"],
-                                                   "assignment_type": "inbound"})
+    nothing = tenant.post(
+        "/v1/numbers/unassign", {"number_id": number["id"], "assignment_type": "inbound"}
+    )
     assert nothing.status_code == 404
     assert error_code(nothing) == "number_not_assigned"
 
@@ -176,22 +205,31 @@ def test_delete_number_attached_to_three_agents(tenant: Tenant) -> None:
 def test_archived_agent_releases_its_numbers_and_refuses_new_ones(tenant: Tenant) -> None:
     inbound, other = tenant.agent("inbound"), tenant.agent("inbound", name="Other")
     tenant.number(N1)
-    tenant.post("/v1/numbers/assign", {"number_id": N1, "agent_id": inbound["id"],
-                                       "assignment_type": "inbound"})
+    tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": N1, "agent_id": inbound["id"], "assignment_type": "inbound"},
+    )
     archived = tenant.delete(f"/v1/agents/{inbound['id']}")
     assert archived.status_code == 200
     assert archived.json()["data"]["archived_at"] is not None
     assert tenant.get(f"/v1/numbers/{N1}").json()["data"]["inbound_agent_id"] is None
 
-    refused = tenant.post("/v1/numbers/assign", {"number_id": N1, "agent_id": inbound["id"],
-                                                 "assignment_type": "inbound"})
+    refused = tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": N1, "agent_id": inbound["id"], "assignment_type": "inbound"},
+    )
     assert refused.status_code == 409
     assert error_code(refused) == "agent_archived"
     patch = tenant.patch(f"/v1/agents/{inbound['id']}", {"name": "again"})
     assert error_code(patch) == "agent_archived"
     # The freed number goes to another agent without `replace`.
-    assert tenant.post("/v1/numbers/assign", {"number_id": N1, "agent_id": other["id"],
-                                              "assignment_type": "inbound"}).status_code == 200
+    assert (
+        tenant.post(
+            "/v1/numbers/assign",
+            {"number_id": N1, "agent_id": other["id"], "assignment_type": "inbound"},
+        ).status_code
+        == 200
+    )
     listed = tenant.get("/v1/agents").json()["data"]
     assert [a["id"] for a in listed] == [other["id"]]
     with_archived = tenant.get("/v1/agents", params={"include_archived": "true"}).json()["data"]

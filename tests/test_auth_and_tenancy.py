@@ -11,7 +11,9 @@ from tests.helpers import Tenant, error_code
 N1 = "+12025550111"
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer sk_live_not-a-real-key-000000"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer", "Basic abc", "Bearer sk_live_not-a-real-key-000000"]
+)
 def test_missing_or_invalid_key_is_401(tenant: Tenant, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = tenant.client.get("/v1/numbers", headers=headers)
@@ -35,7 +37,9 @@ def test_revoked_key_is_401(tenant: Tenant) -> None:
 def test_health_needs_no_key_and_every_response_has_a_request_id(tenant: Tenant) -> None:
     assert tenant.client.get("/healthz").json() == {"status": "ok"}
     assert tenant.client.get("/readyz").json()["database"] == "ok"
-    response = tenant.client.get("/v1/workspace", headers={**tenant.auth, "X-Request-ID": "abc-123"})
+    response = tenant.client.get(
+        "/v1/workspace", headers={**tenant.auth, "X-Request-ID": "abc-123"}
+    )
     assert response.headers["x-request-id"] == "abc-123"
     assert response.json()["meta"]["request_id"] == "abc-123"
     generated = tenant.client.get("/v1/workspace", headers={"X-Request-ID": "bad id\r\n"})
@@ -61,14 +65,18 @@ def test_other_workspace_resources_are_404(tenant: Tenant, other_tenant: Tenant)
     attach = tenant.put(f"/v1/agents/{mine['id']}/numbers", {"number_ids": [number["id"]]})
     assert attach.status_code == 404
     assert attach.json()["error"]["details"]["missing"][0]["value"] == number["id"]
-    cross = tenant.post("/v1/numbers/assign", {"number_id": number["id"], "agent_id": inbound["id"],
-                                               "assignment_type": "inbound"})
+    cross = tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": number["id"], "agent_id": inbound["id"], "assignment_type": "inbound"},
+    )
     assert cross.status_code == 404
     assert tenant.get("/v1/numbers").json()["data"] == []
     assert tenant.get("/v1/agents").json()["data"] == [mine]
     assert all(e["type"] != "number.imported" for e in tenant.events())
     # B still sees its own untouched number.
-    assert other_tenant.get(f"/v1/numbers/{number['id']}").json()["data"]["outbound_agent_ids"] == []
+    assert (
+        other_tenant.get(f"/v1/numbers/{number['id']}").json()["data"]["outbound_agent_ids"] == []
+    )
 
 
 def test_a_number_exists_once_in_the_installation(tenant: Tenant, other_tenant: Tenant) -> None:

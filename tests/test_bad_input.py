@@ -8,15 +8,22 @@ from tests.helpers import Tenant, error_code
 
 
 def _raw(tenant: Tenant, method: str, path: str, content: bytes) -> tuple[int, dict[str, object]]:
-    response = tenant.client.request(method, path, content=content,
-                                     headers={**tenant.auth, "Content-Type": "application/json"})
+    response = tenant.client.request(
+        method, path, content=content, headers={**tenant.auth, "Content-Type": "application/json"}
+    )
     return response.status_code, response.json()
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("POST", "/v1/agents"), ("POST", "/v1/numbers"), ("POST", "/v1/numbers/batch"),
-    ("POST", "/v1/numbers/assign"), ("POST", "/v1/numbers/unassign"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/agents"),
+        ("POST", "/v1/numbers"),
+        ("POST", "/v1/numbers/batch"),
+        ("POST", "/v1/numbers/assign"),
+        ("POST", "/v1/numbers/unassign"),
+    ],
+)
 def test_malformed_json_is_400(tenant: Tenant, method: str, path: str) -> None:
     status, body = _raw(tenant, method, path, b'{"name": "x",')
     assert status == 400
@@ -38,14 +45,27 @@ def test_wrong_types_and_unknown_fields_are_422_naming_the_field(tenant: Tenant)
         ("/v1/agents", {"name": "x", "type": "inbound", "webhook_url": "ftp://x"}, "webhook_url"),
         ("/v1/agents", {"name": "", "type": "inbound"}, "name"),
         ("/v1/numbers", {"e164": 16286666348}, "e164"),
-        ("/v1/numbers", {"e164": "+16286666348", "monthly_cost_cents": "100"}, "monthly_cost_cents"),
+        (
+            "/v1/numbers",
+            {"e164": "+16286666348", "monthly_cost_cents": "100"},
+            "monthly_cost_cents",
+        ),
         ("/v1/numbers", {"e164": "+16286666348", "monthly_cost_cents": -1}, "monthly_cost_cents"),
-        ("/v1/numbers/batch", {"numbers": [{"e164": "+16286666348"}, {"e164": None}]},
-         "numbers[1].e164"),
-        ("/v1/numbers/assign", {"number_id": "x", "agent_id": "y", "assignment_type": "both"},
-         "assignment_type"),
-        ("/v1/numbers/assign", {"number_id": "x", "agent_id": "y", "assignment_type": "inbound",
-                                "replace": "yes"}, "replace"),
+        (
+            "/v1/numbers/batch",
+            {"numbers": [{"e164": "+16286666348"}, {"e164": None}]},
+            "numbers[1].e164",
+        ),
+        (
+            "/v1/numbers/assign",
+            {"number_id": "x", "agent_id": "y", "assignment_type": "both"},
+            "assignment_type",
+        ),
+        (
+            "/v1/numbers/assign",
+            {"number_id": "x", "agent_id": "y", "assignment_type": "inbound", "replace": "yes"},
+            "replace",
+        ),
     ]
     for path, body, field in cases:
         response = tenant.post(path, body)
@@ -63,24 +83,31 @@ def test_attach_body_must_name_numbers(tenant: Tenant) -> None:
     for body in (None, {}, {"phone_numbers": "+16286666348"}, {"slugs": ["1"]}):
         response = tenant.put(f"/v1/agents/{agent['id']}/numbers", body)
         assert response.status_code == 422, (body, response.text)
-    impossible = tenant.put(f"/v1/agents/{agent['id']}/numbers",
-                            {"phone_number_slugs": ["16286666348", "1231242151"]})
+    impossible = tenant.put(
+        f"/v1/agents/{agent['id']}/numbers", {"phone_number_slugs": ["16286666348", "1231242151"]}
+    )
     assert impossible.status_code == 422
     assert impossible.json()["error"]["details"]["field"] == "phone_number_slugs[1]"
 
 
 def test_unknown_ids_are_404(tenant: Tenant) -> None:
     unknown_agent = "agt_00000000-0000-7000-8000-000000000000"
-    for path in (f"/v1/agents/{unknown_agent}", "/v1/agents/garbage", "/v1/numbers/num_garbage",
-                 "/v1/numbers/num_00000000-0000-7000-8000-000000000000", "/v1/numbers/+12025550199"):
+    for path in (
+        f"/v1/agents/{unknown_agent}",
+        "/v1/agents/garbage",
+        "/v1/numbers/num_garbage",
+        "/v1/numbers/num_00000000-0000-7000-8000-000000000000",
+        "/v1/numbers/+12025550199",
+    ):
         response = tenant.get(path)
         assert response.status_code == 404, path
         assert error_code(response).endswith("_not_found")
     response = tenant.put(f"/v1/agents/{unknown_agent}/numbers", {"phone_numbers": []})
     assert error_code(response) == "agent_not_found"
-    response = tenant.post("/v1/numbers/assign", {"number_id": "+12025550199",
-                                                  "agent_id": unknown_agent,
-                                                  "assignment_type": "inbound"})
+    response = tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": "+12025550199", "agent_id": unknown_agent, "assignment_type": "inbound"},
+    )
     assert response.status_code == 404
 
 
@@ -97,8 +124,12 @@ def test_oversized_body_is_413(tenant: Tenant) -> None:
 
 
 def test_query_parameters_are_validated(tenant: Tenant) -> None:
-    for params in ({"limit": "0"}, {"limit": "ten"}, {"assignment": "sideways"},
-                   {"number_type": "pager"}):
+    for params in (
+        {"limit": "0"},
+        {"limit": "ten"},
+        {"assignment": "sideways"},
+        {"number_type": "pager"},
+    ):
         response = tenant.get("/v1/numbers", params=params)
         assert response.status_code == 422, params
         assert error_code(response) == "invalid_request"

@@ -17,7 +17,10 @@ def test_import_derives_country_type_and_validity(tenant: Tenant) -> None:
     # The seed's +12131231214 is possible but not valid: kept and flagged.
     possible = tenant.number("+12131231214")
     assert (possible["valid"], possible["number_type"], possible["country_code"]) == (
-        False, "other", "US")
+        False,
+        "other",
+        "US",
+    )
 
 
 def test_impossible_or_malformed_numbers_are_422_naming_field_and_value(tenant: Tenant) -> None:
@@ -39,21 +42,31 @@ def test_duplicate_import_is_409(tenant: Tenant) -> None:
 
 def test_batch_import_is_all_or_nothing_with_per_item_errors(tenant: Tenant) -> None:
     tenant.number("+12025550130")
-    response = tenant.post("/v1/numbers/batch", {"numbers": [
-        {"e164": "+12025550131"},
-        {"e164": "+1231242151"},
-        {"e164": "+12025550131"},
-        {"e164": "+12025550130"},
-    ]})
+    response = tenant.post(
+        "/v1/numbers/batch",
+        {
+            "numbers": [
+                {"e164": "+12025550131"},
+                {"e164": "+1231242151"},
+                {"e164": "+12025550131"},
+                {"e164": "+12025550130"},
+            ]
+        },
+    )
     assert response.status_code == 422
     assert error_code(response) == "batch_invalid"
     errors = response.json()["error"]["details"]["errors"]
     assert [(e["index"], e["code"]) for e in errors] == [
-        (1, "invalid_phone_number"), (2, "duplicate_in_batch"), (3, "number_already_exists")]
+        (1, "invalid_phone_number"),
+        (2, "duplicate_in_batch"),
+        (3, "number_already_exists"),
+    ]
     assert len(tenant.get("/v1/numbers").json()["data"]) == 1
 
-    ok = tenant.post("/v1/numbers/batch", {"numbers": [
-        {"e164": f"+1202555014{i}", "friendly_name": f"n{i}"} for i in range(5)]})
+    ok = tenant.post(
+        "/v1/numbers/batch",
+        {"numbers": [{"e164": f"+1202555014{i}", "friendly_name": f"n{i}"} for i in range(5)]},
+    )
     assert ok.status_code == 201
     assert [n["e164"] for n in ok.json()["data"]] == [f"+1202555014{i}" for i in range(5)]
     batch_events = tenant.events("number.batch_imported")
@@ -67,8 +80,9 @@ def test_oversized_batches_are_422_naming_the_limit(tenant: Tenant) -> None:
     assert error_code(response) == "batch_too_large"
     assert "1000" in response.json()["error"]["message"]
     agent = tenant.agent("outbound")
-    attach = tenant.put(f"/v1/agents/{agent['id']}/numbers",
-                        {"phone_numbers": [n["e164"] for n in numbers]})
+    attach = tenant.put(
+        f"/v1/agents/{agent['id']}/numbers", {"phone_numbers": [n["e164"] for n in numbers]}
+    )
     assert attach.status_code == 422
     assert error_code(attach) == "batch_too_large"
 
@@ -79,8 +93,10 @@ def test_list_filters_and_text_search(tenant: Tenant) -> None:
     tenant.number("+12025550151")
     tenant.number("+33782990580")
     tenant.number("+18005559876")
-    tenant.post("/v1/numbers/assign", {"number_id": "+12025550150", "agent_id": inbound["id"],
-                                       "assignment_type": "inbound"})
+    tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": "+12025550150", "agent_id": inbound["id"], "assignment_type": "inbound"},
+    )
     tenant.put(f"/v1/agents/{outbound['id']}/numbers", {"phone_numbers": ["+12025550151"]})
 
     def e164s(**params: str) -> list[str]:
@@ -104,8 +120,9 @@ def test_list_filters_and_text_search(tenant: Tenant) -> None:
 
 
 def test_cursor_pagination_visits_every_number_once(tenant: Tenant) -> None:
-    created = tenant.post("/v1/numbers/batch", {"numbers": [
-        {"e164": f"+120255502{i:02d}"} for i in range(23)]}).json()["data"]
+    created = tenant.post(
+        "/v1/numbers/batch", {"numbers": [{"e164": f"+120255502{i:02d}"} for i in range(23)]}
+    ).json()["data"]
     seen: list[str] = []
     cursor = None
     pages = 0
@@ -126,8 +143,9 @@ def test_cursor_pagination_visits_every_number_once(tenant: Tenant) -> None:
 
 def test_update_number_and_reject_nulls(tenant: Tenant) -> None:
     number = tenant.number("+12025550160")
-    updated = tenant.patch(f"/v1/numbers/{number['id']}", {"friendly_name": "Front desk",
-                                                           "monthly_cost_cents": 200})
+    updated = tenant.patch(
+        f"/v1/numbers/{number['id']}", {"friendly_name": "Front desk", "monthly_cost_cents": 200}
+    )
     assert updated.json()["data"]["friendly_name"] == "Front desk"
     assert updated.json()["data"]["monthly_cost_cents"] == 200
     refused = tenant.patch(f"/v1/numbers/{number['id']}", {"status": None})

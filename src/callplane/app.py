@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+import anyio.to_thread
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -12,7 +15,11 @@ from callplane import __version__
 from callplane.agents.router import router as agents_router
 from callplane.core import error_handlers
 from callplane.core.db import Database, create_db_engine
-from callplane.core.middleware import RequestContextMiddleware, request_id_var
+from callplane.core.middleware import (
+    AdmissionMiddleware,
+    RequestContextMiddleware,
+    request_id_var,
+)
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
 from callplane.settings import Settings, get_settings
@@ -28,8 +35,9 @@ class _RequestIdFilter(logging.Filter):
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
     root = logging.getLogger("callplane")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -39,10 +47,23 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    database = database or Database(create_db_engine(
-        settings.database_url, pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow))
+    in_flight = settings.db_pool_size + settings.db_max_overflow
+    database = database or Database(
+        create_db_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, in_flight + 8)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="callplane",
         version=__version__,
         description="Phone numbers for voice-AI agents: inventory, inbound and outbound "
@@ -50,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.add_middleware(AdmissionMiddleware, limit=in_flight)
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
     for router in (agents_router, numbers_router, events_router, workspace_router):
@@ -61,12 +83,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
-    def readyz(request: Request) -> JSONResponse:
+    def readyz() -> JSONResponse:
         """The database answers."""
         try:
             with database.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means not ready
+        except Exception:
             logging.getLogger("callplane").warning("readiness check failed", exc_info=True)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ok", "database": "ok"})

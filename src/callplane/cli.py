@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from callplane.core import ids
 from callplane.core.context import Actor
@@ -24,8 +27,15 @@ app.add_typer(key_app, name="key")
 console = Console()
 
 
-def _database(settings: Settings) -> Database:
-    return Database(create_db_engine(settings.database_url, pool_size=2))
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    """One unit of work on a short-lived engine, disposed so no connection outlives the command."""
+    database = Database(create_db_engine(settings.database_url, pool_size=1))
+    try:
+        with database.transaction() as session:
+            yield session
+    finally:
+        database.engine.dispose()
 
 
 def _fail(exc: DomainError) -> typer.Exit:
@@ -51,13 +61,13 @@ def serve(
     settings = get_settings()
     if run_migrations:
         upgrade(settings.database_url)
-    database = _database(settings)
-    bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
-    with database.transaction() as session:
+    bootstrap = (
+        settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
+    )
+    with _transaction(settings) as session:
         created = workspaces.ensure_default_workspace(
             session, settings.secret_key.get_secret_value(), bootstrap
         )
-    database.engine.dispose()
     if created is not None:
         workspace, issued = created
         console.print(f"Created workspace [bold]{ids.render('workspace', workspace.id)}[/bold].")
@@ -82,7 +92,7 @@ def workspace_create(name: str) -> None:
     """Create a workspace and print its id and first API key (shown once)."""
     settings = get_settings()
     try:
-        with _database(settings).transaction() as session:
+        with _transaction(settings) as session:
             workspace, issued = workspaces.create_workspace(
                 session, name, settings.secret_key.get_secret_value()
             )
@@ -104,9 +114,12 @@ def key_create(
         console.print(f"[red]error[/red] workspace_not_found: no workspace '{workspace}'")
         raise typer.Exit(code=1)
     try:
-        with _database(settings).transaction() as session:
+        with _transaction(settings) as session:
             issued = workspaces.create_key(
-                session, Actor(workspace_id, None, None), name, settings.secret_key.get_secret_value()
+                session,
+                Actor(workspace_id, None, None),
+                name,
+                settings.secret_key.get_secret_value(),
             )
     except DomainError as exc:
         raise _fail(exc) from exc
@@ -123,7 +136,7 @@ def key_revoke(key_id: str) -> None:
         console.print(f"[red]error[/red] api_key_not_found: no API key '{key_id}'")
         raise typer.Exit(code=1)
     try:
-        with _database(settings).transaction() as session:
+        with _transaction(settings) as session:
             workspaces.revoke_key(session, parsed)
     except DomainError as exc:
         raise _fail(exc) from exc

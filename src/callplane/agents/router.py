@@ -30,14 +30,17 @@ def list_agents(
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> ListEnvelope[AgentOut]:
     size = clamp_limit(limit)
-    page = service.list_agents(session, actor, type_=type, include_archived=include_archived,
-                               cursor=cursor, limit=size)
+    page = service.list_agents(
+        session, actor, type_=type, include_archived=include_archived, cursor=cursor, limit=size
+    )
     return paged([AgentOut.of(v) for v in page.items], page.next_cursor, size, actor)
 
 
 @router.get("/{agent_id}")
 def get_agent(agent_id: str, actor: CurrentActor, session: DbSession) -> Envelope[AgentOut]:
-    return ok(AgentOut.of(service.view(session, service.get_agent(session, actor, agent_id))), actor)
+    return ok(
+        AgentOut.of(service.view(session, service.get_agent(session, actor, agent_id))), actor
+    )
 
 
 @router.patch("/{agent_id}")
@@ -62,8 +65,9 @@ def list_agent_numbers(
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> ListEnvelope[NumberOut]:
     size = clamp_limit(limit)
-    page = numbers.list_numbers(session, actor, numbers.NumberFilters(agent_id=agent_id),
-                                cursor=cursor, limit=size)
+    page = numbers.list_numbers(
+        session, actor, numbers.NumberFilters(agent_id=agent_id), cursor=cursor, limit=size
+    )
     return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
 
 

@@ -77,15 +77,16 @@ class AgentOut(BaseModel):
             id=ids.render("agent", a.id),
             workspace_id=ids.render("workspace", a.workspace_id),
             name=a.name,
-            type=a.type,  # type: ignore[arg-type]
+            type=a.type,
             persona=a.persona,
             instructions=a.instructions,
             voice=a.voice,
             language=a.language,
             webhook_url=a.webhook_url,
-            voicemail_action=a.voicemail_action,  # type: ignore[arg-type]
+            voicemail_action=a.voicemail_action,
             primary_number_id=ids.render("number", v.primary_number_id)
-            if v.primary_number_id else None,
+            if v.primary_number_id
+            else None,
             archived_at=iso(a.archived_at),
             created_at=iso(a.created_at) or "",
             updated_at=iso(a.updated_at) or "",

@@ -20,7 +20,13 @@ from callplane.events import service as events
 from callplane.numbers.models import Assignment
 
 EDITABLE_FIELDS = (
-    "name", "persona", "instructions", "voice", "language", "webhook_url", "voicemail_action",
+    "name",
+    "persona",
+    "instructions",
+    "voice",
+    "language",
+    "webhook_url",
+    "voicemail_action",
 )
 
 
@@ -65,8 +71,13 @@ def create_agent(session: Session, actor: Actor, fields: dict[str, Any]) -> Agen
     agent = Agent(id=ids.new_uuid(), workspace_id=actor.workspace_id, **fields)
     session.add(agent)
     session.flush()
-    events.record(session, actor, "agent.created", [ids.render("agent", agent.id)],
-                  after=snapshot(agent, None))
+    events.record(
+        session,
+        actor,
+        "agent.created",
+        [ids.render("agent", agent.id)],
+        after=snapshot(agent, None),
+    )
     return AgentView(agent, None)
 
 
@@ -102,9 +113,7 @@ def list_agents(
     return Page(views, encode_cursor(rows[-1].id) if more else None)
 
 
-def update_agent(
-    session: Session, actor: Actor, ref: str, changes: dict[str, Any]
-) -> AgentView:
+def update_agent(session: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> AgentView:
     """Apply a partial update; ``primary_number_id`` must name one of the agent's own numbers."""
     agent = get_active_agent(session, actor, ref)
     before = snapshot(agent, primary_number_of(session, agent.id))
@@ -124,8 +133,14 @@ def update_agent(
     agent.updated_at = utcnow()
     session.flush()
     result = view(session, agent)
-    events.record(session, actor, "agent.updated", [ids.render("agent", agent.id)],
-                  before=before, after=snapshot(agent, result.primary_number_id))
+    events.record(
+        session,
+        actor,
+        "agent.updated",
+        [ids.render("agent", agent.id)],
+        before=before,
+        after=snapshot(agent, result.primary_number_id),
+    )
     return result
 
 
@@ -138,15 +153,18 @@ def archive_agent(session: Session, actor: Actor, ref: str) -> AgentView:
     agent = get_agent(session, actor, ref, lock=True)
     if agent.archived_at is not None:
         return AgentView(agent, None)
-    released = list(session.scalars(select(Assignment.number_id).where(
-        Assignment.agent_id == agent.id)))
+    released = list(
+        session.scalars(select(Assignment.number_id).where(Assignment.agent_id == agent.id))
+    )
     before = snapshot(agent, primary_number_of(session, agent.id))
     session.execute(delete(Assignment).where(Assignment.agent_id == agent.id))
     agent.archived_at = utcnow()
     agent.updated_at = agent.archived_at
     session.flush()
     events.record(
-        session, actor, "agent.archived",
+        session,
+        actor,
+        "agent.archived",
         [ids.render("agent", agent.id), *(ids.render("number", n) for n in released)],
         before={**before, "number_ids": [ids.render("number", n) for n in released]},
         after=snapshot(agent, None),
@@ -160,17 +178,22 @@ def _has_numbers(session: Session, agent_id: uuid.UUID) -> bool:
 
 def _set_primary(session: Session, agent: Agent, number_ref: str | None) -> None:
     session.execute(
-        update(Assignment).where(Assignment.agent_id == agent.id, Assignment.is_primary)
+        update(Assignment)
+        .where(Assignment.agent_id == agent.id, Assignment.is_primary)
         .values(is_primary=False)
     )
     if number_ref is None:
         return
     number_id = ids.parse("number", number_ref)
-    held = session.execute(
-        update(Assignment)
-        .where(Assignment.agent_id == agent.id, Assignment.number_id == number_id)
-        .values(is_primary=True)
-    ) if number_id else None
+    held = (
+        session.execute(
+            update(Assignment)
+            .where(Assignment.agent_id == agent.id, Assignment.number_id == number_id)
+            .values(is_primary=True)
+        )
+        if number_id
+        else None
+    )
     if held is None or held.rowcount == 0:  # type: ignore[attr-defined]
         raise InvalidInput(
             "primary_number_not_attached",

@@ -91,13 +91,14 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=pool_size
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=pool_size,
+            max_overflow=max_overflow,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
-    )
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -68,9 +68,13 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 def problem_from_validation(exc: RequestValidationError) -> Problem:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return Problem(400, "malformed_json", "the request body is not valid JSON",
-                       {"errors": [e.get("ctx", {}).get("error", "") for e in errors]},
-                       validation=errors)
+        return Problem(
+            400,
+            "malformed_json",
+            "the request body is not valid JSON",
+            {"errors": [e.get("ctx", {}).get("error", "") for e in errors]},
+            validation=errors,
+        )
     fields = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
     first = fields[0]
     message = f"{first['field']}: {first['message']}"
@@ -90,32 +94,48 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return _render(request, Problem(exc.status_code, code, str(exc.detail)))
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         # A constraint caught what a concurrent request changed between our read and write.
         log.info("integrity conflict: %s", type(exc.orig).__name__)
-        return _render(request, _as_problem(Conflict(
-            "concurrent_modification",
-            "a concurrent request changed the same resource; nothing was changed, retry",
-        )))
+        return _render(
+            request,
+            _as_problem(
+                Conflict(
+                    "concurrent_modification",
+                    "a concurrent request changed the same resource; nothing was changed, retry",
+                )
+            ),
+        )
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         if _is_retryable(exc):
-            return _render(request, _as_problem(Conflict(
-                "concurrent_modification",
-                "the database aborted this request to resolve a conflict; retry",
-            )))
+            return _render(
+                request,
+                _as_problem(
+                    Conflict(
+                        "concurrent_modification",
+                        "the database aborted this request to resolve a conflict; retry",
+                    )
+                ),
+            )
         log.exception("database error")
         return _render(request, Problem(500, "internal_error", "internal server error"))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return _render(request, Problem(500, "internal_error", "internal server error"))
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        # Runs outside the request-context middleware: name the request id explicitly.
+        request_id = request.state.request_id
+        log.exception("unhandled error in request %s", request_id)
+        response = _render(request, Problem(500, "internal_error", "internal server error"))
+        response.headers["X-Request-ID"] = request_id
+        return response
 
 
 def _as_problem(exc: DomainError) -> Problem:
@@ -125,6 +145,3 @@ def _as_problem(exc: DomainError) -> Problem:
 def _is_retryable(exc: DBAPIError) -> bool:
     sqlstate = getattr(exc.orig, "sqlstate", None)
     return sqlstate in {"40001", "40P01", "55P03"} or "database is locked" in str(exc.orig)
-
-
-

@@ -25,10 +25,6 @@ class InvalidInput(DomainError):
     status = 422
 
 
-class MalformedRequest(DomainError):
-    status = 400
-
-
 class NotFound(DomainError):
     status = 404
 
@@ -43,10 +39,6 @@ class Unauthenticated(DomainError):
 
 class Forbidden(DomainError):
     status = 403
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
 
 
 def not_found(resource: str, reference: str) -> NotFound:

@@ -68,5 +68,7 @@ def paged(items: list[T], next_cursor: str | None, limit: int, actor: Actor) -> 
     return ListEnvelope[T](
         data=items,
         meta=meta(actor.request_id or "-"),
-        pagination=Pagination(limit=limit, has_more=next_cursor is not None, next_cursor=next_cursor),
+        pagination=Pagination(
+            limit=limit, has_more=next_cursor is not None, next_cursor=next_cursor
+        ),
     )

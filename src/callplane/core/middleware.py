@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -9,8 +10,9 @@ import time
 import uuid
 from contextvars import ContextVar
 
-from callplane.core.envelope import error_body
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from callplane.core.envelope import error_body
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_log = logging.getLogger("callplane.access")
@@ -46,7 +48,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [
-                    *message["headers"], (b"x-request-id", request_id.encode("latin-1"))
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode("latin-1")),
                 ]
             await send(message)
 
@@ -59,17 +62,54 @@ class RequestContextMiddleware:
         finally:
             access_log.info(
                 "%s %s %d %.1fms",
-                scope["method"], scope["path"], status,
+                scope["method"],
+                scope["path"],
+                status,
                 (time.perf_counter() - started) * 1000,
             )
             request_id_var.reset(token)
 
 
 async def _too_large(send: Send, request_id: str, limit: int) -> None:
-    body = json.dumps(error_body(
-        request_id, "payload_too_large", f"request body exceeds {limit} bytes", {"limit": limit}
-    )).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        error_body(
+            request_id, "payload_too_large", f"request body exceeds {limit} bytes", {"limit": limit}
+        )
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
+
+
+class AdmissionMiddleware:
+    """Admit at most ``limit`` requests at once; the rest wait here, holding nothing.
+
+    Sync endpoints hop between worker threads (dependencies, endpoint, commit) while their
+    transaction holds a pooled connection and, on SQLite, the write lock. If every worker thread
+    were taken by requests waiting for a connection or a lock, the holders could never take
+    their next hop. Keeping admitted requests at or below the connection pool and below the
+    thread count makes that starvation impossible.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ("/healthz",)) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        async with self._semaphore:
+            await self.app(scope, receive, send)

@@ -48,8 +48,9 @@ def parse_e164(value: object, field: str) -> ParsedNumber:
         raise _invalid(value, field, "is not a possible phone number")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     valid = phonenumbers.is_valid_number(number)
-    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
-        number.country_code
+    # An invalid number has no region of its own: take its calling code's main country.
+    region = phonenumbers.region_code_for_number(number) or (
+        phonenumbers.region_code_for_country_code(number.country_code or 0)
     )
     number_type = _TYPES.get(phonenumbers.number_type(number), "other") if valid else "other"
     return ParsedNumber(e164, region if region and region != "ZZ" else None, number_type, valid)

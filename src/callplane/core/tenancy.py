@@ -16,5 +16,5 @@ class TenantModel(Protocol):
 M = TypeVar("M", bound=Any)
 
 
-def scoped(model: type[M], workspace_id: uuid.UUID) -> Select[tuple[M]]:
+def scoped(model: type[M], workspace_id: uuid.UUID) -> Select[M]:
     return select(model).where(model.workspace_id == workspace_id)

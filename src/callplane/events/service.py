@@ -47,4 +47,3 @@ def list_events(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1].id) if more else None)
-

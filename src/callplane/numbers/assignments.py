@@ -14,7 +14,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
-from callplane.agents.service import AgentView, get_active_agent, get_agent, view as agent_view
+from callplane.agents.service import AgentView, get_active_agent, get_agent
+from callplane.agents.service import view as agent_view
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
@@ -43,20 +44,40 @@ def attach_outbound(
     if missing:
         raise missing_error(missing)
     numbers = list({n.id: n for n in found.values()}.values())
-    held = set(session.scalars(select(Assignment.number_id).where(
-        Assignment.agent_id == agent.id, Assignment.number_id.in_([n.id for n in numbers]))))
+    held = set(
+        session.scalars(
+            select(Assignment.number_id).where(
+                Assignment.agent_id == agent.id, Assignment.number_id.in_([n.id for n in numbers])
+            )
+        )
+    )
     new = [n for n in numbers if n.id not in held]
     if new:
         now = utcnow()
-        session.execute(insert(Assignment), [
-            {"number_id": n.id, "agent_id": agent.id, "workspace_id": actor.workspace_id,
-             "direction": "outbound", "is_primary": False, "created_at": now} for n in new
-        ])
+        session.execute(
+            insert(Assignment),
+            [
+                {
+                    "number_id": n.id,
+                    "agent_id": agent.id,
+                    "workspace_id": actor.workspace_id,
+                    "direction": "outbound",
+                    "is_primary": False,
+                    "created_at": now,
+                }
+                for n in new
+            ],
+        )
         events.record(
-            session, actor, "number.attached",
+            session,
+            actor,
+            "number.attached",
             [ids.render("agent", agent.id), *(ids.render("number", n.id) for n in new)],
-            after={"agent_id": ids.render("agent", agent.id), "direction": "outbound",
-                   "number_ids": [ids.render("number", n.id) for n in new]},
+            after={
+                "agent_id": ids.render("agent", agent.id),
+                "direction": "outbound",
+                "number_ids": [ids.render("number", n.id) for n in new],
+            },
         )
     return AttachResult(agent_view(session, agent), views(session, numbers), len(new))
 
@@ -65,17 +86,22 @@ def detach(session: Session, actor: Actor, agent_ref: str, number_ref: str) -> A
     """Remove every assignment the agent has of the number; its primary goes with it (rule 6-7)."""
     agent = get_agent(session, actor, agent_ref, lock=True)
     number = get_number(session, actor, number_ref, lock=True)
-    removed = session.scalar(select(Assignment).where(
-        Assignment.agent_id == agent.id, Assignment.number_id == number.id))
+    removed = session.scalar(
+        select(Assignment).where(Assignment.agent_id == agent.id, Assignment.number_id == number.id)
+    )
     if removed is None:
         raise NotFound(
             "number_not_attached",
             f"number '{number_ref}' is not attached to agent '{agent_ref}'",
-            {"agent_id": ids.render("agent", agent.id), "number_id": ids.render("number", number.id)},
+            {
+                "agent_id": ids.render("agent", agent.id),
+                "number_id": ids.render("number", number.id),
+            },
         )
     _record_removal(session, actor, "number.detached", number, [removed])
-    session.execute(delete(Assignment).where(
-        Assignment.agent_id == agent.id, Assignment.number_id == number.id))
+    session.execute(
+        delete(Assignment).where(Assignment.agent_id == agent.id, Assignment.number_id == number.id)
+    )
     return agent_view(session, agent)
 
 
@@ -92,8 +118,13 @@ def assign(
     agent = get_active_agent(session, actor, agent_ref)
     _require_type(agent, direction)
     number = get_number(session, actor, number_ref, lock=True)
-    current = list(session.scalars(select(Assignment).where(
-        Assignment.number_id == number.id, Assignment.direction == direction)))
+    current = list(
+        session.scalars(
+            select(Assignment).where(
+                Assignment.number_id == number.id, Assignment.direction == direction
+            )
+        )
+    )
     if any(a.agent_id == agent.id for a in current):
         return view(session, number)
     if direction == "inbound" and current:
@@ -103,21 +134,37 @@ def assign(
                 "number_already_assigned",
                 f"number '{number_ref}' already has inbound agent "
                 f"'{ids.render('agent', holder.agent_id)}'; send replace=true to move it",
-                {"number_id": ids.render("number", number.id),
-                 "agent_id": ids.render("agent", holder.agent_id)},
+                {
+                    "number_id": ids.render("number", number.id),
+                    "agent_id": ids.render("agent", holder.agent_id),
+                },
             )
         _record_removal(session, actor, "number.unassigned", number, [holder])
-        session.execute(delete(Assignment).where(
-            Assignment.number_id == number.id, Assignment.agent_id == holder.agent_id))
+        session.execute(
+            delete(Assignment).where(
+                Assignment.number_id == number.id, Assignment.agent_id == holder.agent_id
+            )
+        )
         session.flush()
-    session.add(Assignment(number_id=number.id, agent_id=agent.id,
-                           workspace_id=actor.workspace_id, direction=direction))
+    session.add(
+        Assignment(
+            number_id=number.id,
+            agent_id=agent.id,
+            workspace_id=actor.workspace_id,
+            direction=direction,
+        )
+    )
     session.flush()
     events.record(
-        session, actor, "number.assigned",
+        session,
+        actor,
+        "number.assigned",
         [ids.render("number", number.id), ids.render("agent", agent.id)],
-        after={"agent_id": ids.render("agent", agent.id), "direction": direction,
-               "number_ids": [ids.render("number", number.id)]},
+        after={
+            "agent_id": ids.render("agent", agent.id),
+            "direction": direction,
+            "number_ids": [ids.render("number", number.id)],
+        },
     )
     return view(session, number)
 
@@ -132,7 +179,8 @@ def unassign(
     """Remove a number's assignments in one direction (of one agent, when named)."""
     number = get_number(session, actor, number_ref, lock=True)
     query = select(Assignment).where(
-        Assignment.number_id == number.id, Assignment.direction == direction)
+        Assignment.number_id == number.id, Assignment.direction == direction
+    )
     if agent_ref is not None:
         query = query.where(Assignment.agent_id == get_agent(session, actor, agent_ref).id)
     removed = list(session.scalars(query))
@@ -144,25 +192,33 @@ def unassign(
             {"number_id": ids.render("number", number.id), "assignment_type": direction},
         )
     _record_removal(session, actor, "number.unassigned", number, removed)
-    session.execute(delete(Assignment).where(
-        Assignment.number_id == number.id,
-        Assignment.agent_id.in_([a.agent_id for a in removed])))
+    session.execute(
+        delete(Assignment).where(
+            Assignment.number_id == number.id,
+            Assignment.agent_id.in_([a.agent_id for a in removed]),
+        )
+    )
     session.flush()
     return view(session, number)
 
 
 def _require_type(agent: Agent, direction: str) -> None:
     if direction not in ("inbound", "outbound"):
-        raise InvalidInput("invalid_assignment_type",
-                           "assignment_type: must be 'inbound' or 'outbound'",
-                           {"field": "assignment_type", "value": direction})
+        raise InvalidInput(
+            "invalid_assignment_type",
+            "assignment_type: must be 'inbound' or 'outbound'",
+            {"field": "assignment_type", "value": direction},
+        )
     if agent.type != direction:
         raise Conflict(
             "agent_type_mismatch",
             f"agent '{ids.render('agent', agent.id)}' is an {agent.type} agent and cannot take "
             f"a number {direction}",
-            {"agent_id": ids.render("agent", agent.id), "agent_type": agent.type,
-             "assignment_type": direction},
+            {
+                "agent_id": ids.render("agent", agent.id),
+                "agent_type": agent.type,
+                "assignment_type": direction,
+            },
         )
 
 
@@ -171,9 +227,20 @@ def _record_removal(
 ) -> None:
     agents = [ids.render("agent", a.agent_id) for a in removed]
     events.record(
-        session, actor, type_, [ids.render("number", number.id), *agents],
-        before={"number_id": ids.render("number", number.id), "e164": number.e164,
-                "assignments": [{"agent_id": ids.render("agent", a.agent_id),
-                                 "direction": a.direction, "primary": a.is_primary}
-                                for a in removed]},
+        session,
+        actor,
+        type_,
+        [ids.render("number", number.id), *agents],
+        before={
+            "number_id": ids.render("number", number.id),
+            "e164": number.e164,
+            "assignments": [
+                {
+                    "agent_id": ids.render("agent", a.agent_id),
+                    "direction": a.direction,
+                    "primary": a.is_primary,
+                }
+                for a in removed
+            ],
+        },
     )

@@ -31,8 +31,11 @@ class NumberRef:
 def parse_ref(text: object, field: str) -> NumberRef:
     """'+…' is E.164, digits are a slug, anything else an id; impossible numbers are 422."""
     if not isinstance(text, str):
-        raise InvalidInput("invalid_number_reference", f"{field}: must be a string",
-                           {"field": field, "value": repr(text)})
+        raise InvalidInput(
+            "invalid_number_reference",
+            f"{field}: must be a string",
+            {"field": field, "value": repr(text)},
+        )
     if text.startswith("+"):
         return NumberRef(field, text, e164=parse_e164(text, field).e164)
     if text.isdigit():
@@ -42,7 +45,9 @@ def parse_ref(text: object, field: str) -> NumberRef:
 
 def parse_refs(groups: Sequence[tuple[str, Sequence[object]]]) -> list[NumberRef]:
     """Parse lists of references, reporting every unparseable one, not just the first."""
-    check_batch_size(sum(len(values) for _, values in groups), groups[0][0] if groups else "numbers")
+    check_batch_size(
+        sum(len(values) for _, values in groups), groups[0][0] if groups else "numbers"
+    )
     refs: list[NumberRef] = []
     errors: list[dict[str, object]] = []
     for name, values in groups:
@@ -50,8 +55,14 @@ def parse_refs(groups: Sequence[tuple[str, Sequence[object]]]) -> list[NumberRef
             try:
                 refs.append(parse_ref(text, f"{name}[{index}]"))
             except DomainError as exc:
-                errors.append({"field": f"{name}[{index}]", "value": text, "code": exc.code,
-                               "message": exc.message})
+                errors.append(
+                    {
+                        "field": f"{name}[{index}]",
+                        "value": text,
+                        "code": exc.code,
+                        "message": exc.message,
+                    }
+                )
     if len(errors) == 1:
         raise InvalidInput("invalid_phone_number", str(errors[0]["message"]), errors[0])
     if errors:
@@ -72,9 +83,11 @@ def find_numbers(
     wanted_e164 = {r.e164 for r in refs if r.e164}
     if not wanted_ids and not wanted_e164:
         return {}
-    query = scoped(PhoneNumber, actor.workspace_id).where(
-        or_(PhoneNumber.id.in_(wanted_ids), PhoneNumber.e164.in_(wanted_e164))
-    ).order_by(PhoneNumber.id)
+    query = (
+        scoped(PhoneNumber, actor.workspace_id)
+        .where(or_(PhoneNumber.id.in_(wanted_ids), PhoneNumber.e164.in_(wanted_e164)))
+        .order_by(PhoneNumber.id)
+    )
     if lock:
         query = query.with_for_update()
     rows = list(session.scalars(query))

@@ -20,12 +20,16 @@ router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 
 
 @router.post("", status_code=201)
-def import_number(body: NumberCreate, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
+def import_number(
+    body: NumberCreate, actor: CurrentActor, session: DbSession
+) -> Envelope[NumberOut]:
     return ok(NumberOut.of(service.import_number(session, actor, body.to_input())), actor)
 
 
 @router.post("/batch", status_code=201)
-def import_batch(body: NumberBatch, actor: CurrentActor, session: DbSession) -> Envelope[list[NumberOut]]:
+def import_batch(
+    body: NumberBatch, actor: CurrentActor, session: DbSession
+) -> Envelope[list[NumberOut]]:
     """Import up to 1,000 numbers in one transaction; any refused item refuses the batch."""
     created = service.import_batch(session, actor, [n.to_input() for n in body.numbers])
     return ok([NumberOut.of(v) for v in created], actor)
@@ -51,9 +55,12 @@ def list_numbers(
 
 
 @router.post("/assign")
-def assign_number(body: AssignRequest, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
-    result = assignments.assign(session, actor, body.number_id, body.agent_id,
-                                body.assignment_type, replace=body.replace)
+def assign_number(
+    body: AssignRequest, actor: CurrentActor, session: DbSession
+) -> Envelope[NumberOut]:
+    result = assignments.assign(
+        session, actor, body.number_id, body.agent_id, body.assignment_type, replace=body.replace
+    )
     return ok(NumberOut.of(result), actor)
 
 
@@ -61,8 +68,9 @@ def assign_number(body: AssignRequest, actor: CurrentActor, session: DbSession) 
 def unassign_number(
     body: UnassignRequest, actor: CurrentActor, session: DbSession
 ) -> Envelope[NumberOut]:
-    result = assignments.unassign(session, actor, body.number_id, body.assignment_type,
-                                  body.agent_id)
+    result = assignments.unassign(
+        session, actor, body.number_id, body.assignment_type, body.agent_id
+    )
     return ok(NumberOut.of(result), actor)
 
 

@@ -81,7 +81,9 @@ class NumberOut(BaseModel):
             provider=n.provider,
             monthly_cost_cents=n.monthly_cost_cents,
             purchased_at=iso(n.purchased_at),
-            inbound_agent_id=ids.render("agent", v.inbound_agent_id) if v.inbound_agent_id else None,
+            inbound_agent_id=ids.render("agent", v.inbound_agent_id)
+            if v.inbound_agent_id
+            else None,
             outbound_agent_ids=[ids.render("agent", a) for a in v.outbound_agent_ids],
             created_at=iso(n.created_at) or "",
             updated_at=iso(n.updated_at) or "",
@@ -105,8 +107,9 @@ class AttachRequest(Input):
         return self
 
     def references(self) -> list[NumberRef]:
-        return parse_refs([(name, getattr(self, name)) for name in REFERENCE_LISTS
-                           if getattr(self, name)])
+        return parse_refs(
+            [(name, getattr(self, name)) for name in REFERENCE_LISTS if getattr(self, name)]
+        )
 
 
 class AttachOut(BaseModel):
@@ -116,8 +119,11 @@ class AttachOut(BaseModel):
 
     @classmethod
     def of(cls, r: AttachResult) -> AttachOut:
-        return cls(agent=AgentOut.of(r.agent), numbers=[NumberOut.of(v) for v in r.numbers],
-                   newly_attached=r.newly_attached)
+        return cls(
+            agent=AgentOut.of(r.agent),
+            numbers=[NumberOut.of(v) for v in r.numbers],
+            newly_attached=r.newly_attached,
+        )
 
 
 class AssignRequest(Input):

@@ -24,6 +24,7 @@ from callplane.events import service as events
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.references import get_number
 
+
 @dataclass(frozen=True, slots=True)
 class NumberView:
     number: PhoneNumber
@@ -78,8 +79,9 @@ def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberVi
     session.add(number)
     session.flush()
     result = NumberView(number)
-    events.record(session, actor, "number.imported", [ids.render("number", number.id)],
-                  after=snapshot(result))
+    events.record(
+        session, actor, "number.imported", [ids.render("number", number.id)], after=snapshot(result)
+    )
     return result
 
 
@@ -97,14 +99,26 @@ def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -
             parsed.append(None)
             continue
         if number.e164 in first_seen:
-            errors.append(_item_error(index, item.e164, "duplicate_in_batch",
-                                      f"same number as numbers[{first_seen[number.e164]}]"))
+            errors.append(
+                _item_error(
+                    index,
+                    item.e164,
+                    "duplicate_in_batch",
+                    f"same number as numbers[{first_seen[number.e164]}]",
+                )
+            )
         first_seen.setdefault(number.e164, index)
         parsed.append(number)
     existing = _existing(session, list(first_seen))
     for e164 in sorted(existing, key=first_seen.__getitem__):
-        errors.append(_item_error(first_seen[e164], e164, "number_already_exists",
-                                  "this number is already in an inventory"))
+        errors.append(
+            _item_error(
+                first_seen[e164],
+                e164,
+                "number_already_exists",
+                "this number is already in an inventory",
+            )
+        )
     if errors:
         errors.sort(key=lambda e: e["index"])
         raise InvalidInput(
@@ -117,13 +131,20 @@ def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -
         _row(actor, p, item, now) for p, item in zip(parsed, items, strict=True) if p is not None
     ]
     session.execute(insert(PhoneNumber), rows)
-    created = list(session.scalars(
-        scoped(PhoneNumber, actor.workspace_id)
-        .where(PhoneNumber.id.in_([r["id"] for r in rows])).order_by(PhoneNumber.id)
-    ))
-    events.record(session, actor, "number.batch_imported",
-                  [ids.render("number", r["id"]) for r in rows],
-                  after={"count": len(rows), "e164": [r["e164"] for r in rows]})
+    created = list(
+        session.scalars(
+            scoped(PhoneNumber, actor.workspace_id)
+            .where(PhoneNumber.id.in_([r["id"] for r in rows]))
+            .order_by(PhoneNumber.id)
+        )
+    )
+    events.record(
+        session,
+        actor,
+        "number.batch_imported",
+        [ids.render("number", r["id"]) for r in rows],
+        after={"count": len(rows), "e164": [r["e164"] for r in rows]},
+    )
     return [NumberView(n) for n in created]
 
 
@@ -154,8 +175,14 @@ def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, A
     number.updated_at = utcnow()
     session.flush()
     result = view(session, number)
-    events.record(session, actor, "number.updated", [ids.render("number", number.id)],
-                  before=before, after=snapshot(result))
+    events.record(
+        session,
+        actor,
+        "number.updated",
+        [ids.render("number", number.id)],
+        before=before,
+        after=snapshot(result),
+    )
     return result
 
 
@@ -165,7 +192,9 @@ def delete_number(session: Session, actor: Actor, ref: str) -> NumberView:
     removed = view(session, number)
     session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
     events.record(
-        session, actor, "number.deleted",
+        session,
+        actor,
+        "number.deleted",
         [ids.render("number", number.id), *_agent_ids(removed)],
         before=snapshot(removed),
     )
@@ -197,8 +226,11 @@ def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters)
             held = held.where(Assignment.direction == f.assignment)
         query = query.where(PhoneNumber.id.in_(held))
     elif f.assignment in ("inbound", "outbound"):
-        query = query.where(exists().where(
-            Assignment.number_id == PhoneNumber.id, Assignment.direction == f.assignment))
+        query = query.where(
+            exists().where(
+                Assignment.number_id == PhoneNumber.id, Assignment.direction == f.assignment
+            )
+        )
     if f.assignment == "none":
         query = query.where(~exists().where(Assignment.number_id == PhoneNumber.id))
     if f.country_code:
@@ -209,10 +241,12 @@ def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters)
         query = query.where(PhoneNumber.status == f.status)
     if f.q:
         pattern = "%" + f.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        query = query.where(or_(
-            PhoneNumber.e164.like(pattern, escape="\\"),
-            PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
-        ))
+        query = query.where(
+            or_(
+                PhoneNumber.e164.like(pattern, escape="\\"),
+                PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
+            )
+        )
     return query
 
 
@@ -254,5 +288,10 @@ def _row(actor: Actor, p: ParsedNumber, data: NumberInput, now: Any) -> dict[str
 
 
 def _item_error(index: int, value: object, code: str, message: str) -> dict[str, Any]:
-    return {"index": index, "field": f"numbers[{index}].e164", "value": value, "code": code,
-            "message": message}
+    return {
+        "index": index,
+        "field": f"numbers[{index}].e164",
+        "value": value,
+        "code": code,
+        "message": message,
+    }

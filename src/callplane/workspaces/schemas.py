@@ -14,4 +14,6 @@ class WorkspaceOut(BaseModel):
 
     @classmethod
     def of(cls, w: Workspace) -> WorkspaceOut:
-        return cls(id=ids.render("workspace", w.id), name=w.name, created_at=iso(w.created_at) or "")
+        return cls(
+            id=ids.render("workspace", w.id), name=w.name, created_at=iso(w.created_at) or ""
+        )

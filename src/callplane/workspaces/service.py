@@ -37,8 +37,13 @@ def create_workspace(
     session.add(workspace)
     session.flush()
     actor = Actor(workspace.id, None, None)
-    events.record(session, actor, "workspace.created", [ids.render("workspace", workspace.id)],
-                  after={"name": name})
+    events.record(
+        session,
+        actor,
+        "workspace.created",
+        [ids.render("workspace", workspace.id)],
+        after={"name": name},
+    )
     issued = create_key(session, actor, "default", secret, plaintext=first_key)
     return workspace, issued
 
@@ -66,8 +71,13 @@ def create_key(
         created_at=utcnow(),
     )
     session.add(record)
-    events.record(session, actor, "api_key.created", [ids.render("api_key", record.id)],
-                  after={"name": name, "key_prefix": record.key_prefix})
+    events.record(
+        session,
+        actor,
+        "api_key.created",
+        [ids.render("api_key", record.id)],
+        after={"name": name, "key_prefix": record.key_prefix},
+    )
     return IssuedKey(record, key)
 
 
@@ -77,8 +87,12 @@ def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:
         raise not_found("api_key", ids.render("api_key", key_id))
     if record.revoked_at is None:
         record.revoked_at = utcnow()
-        events.record(session, Actor(record.workspace_id, None, None), "api_key.revoked",
-                      [ids.render("api_key", record.id)])
+        events.record(
+            session,
+            Actor(record.workspace_id, None, None),
+            "api_key.revoked",
+            [ids.render("api_key", record.id)],
+        )
     return record
 
 
@@ -87,9 +101,7 @@ def authenticate(session: Session, token: str | None, secret: str, request_id: s
         raise Unauthenticated(
             "missing_api_key", "Authorization header with 'Bearer <api key>' is required"
         )
-    record = session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == hash_api_key(token, secret))
-    )
+    record = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(token, secret)))
     if record is None:
         raise Unauthenticated("invalid_api_key", "the API key is not valid")
     if record.revoked_at is not None:
