@@ -84,3 +84,25 @@ def test_a_number_exists_once_in_the_installation(tenant: Tenant, other_tenant: 
     response = tenant.post("/v1/numbers", {"e164": N1})
     assert response.status_code == 409
     assert error_code(response) == "number_already_exists"
+
+
+def test_workspace_settings_keep_the_twilio_token_secret(tenant: Tenant) -> None:
+    token = "twilio-secret-token-0123456789abcdef"
+    response = tenant.patch(
+        "/v1/workspace",
+        {
+            "twilio_account_sid": "AC" + "0" * 32,
+            "twilio_auth_token": token,
+            "default_stream_url": "wss://media.example.com/stream",
+        },
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["twilio_auth_token_set"] is True
+    assert data["default_stream_url"] == "wss://media.example.com/stream"
+    assert token not in response.text
+    assert token not in tenant.get("/v1/workspace").text
+    assert token not in tenant.get("/v1/events").text
+    assert tenant.events("workspace.updated")[0]["after"]["twilio_auth_token"] == "set"
+    bad = tenant.patch("/v1/workspace", {"default_stream_url": "http://not-a-websocket"})
+    assert bad.status_code == 422

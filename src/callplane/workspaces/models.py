@@ -14,6 +14,11 @@ class Workspace(Timestamped, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))
+    # Telephony settings. The auth token is a secret: write-only through the API, never rendered
+    # in a response, an event or a log line.
+    twilio_account_sid: Mapped[str | None] = mapped_column(String(64))
+    twilio_auth_token: Mapped[str | None] = mapped_column(String(128))
+    default_stream_url: Mapped[str | None] = mapped_column(String(2048))
 
 
 class ApiKey(Base):

@@ -1,19 +1,55 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated, Any
+
+from pydantic import BaseModel, StringConstraints, model_validator
 
 from callplane.core import ids
-from callplane.core.schemas import iso
+from callplane.core.schemas import Input, Name, iso
 from callplane.workspaces.models import Workspace
+
+Secret = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class WorkspaceUpdate(Input):
+    """Telephony settings; ``twilio_auth_token`` is write-only and never shown again."""
+
+    name: Name | None = None
+    twilio_account_sid: Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")] | None = (
+        None
+    )
+    twilio_auth_token: Secret | None = None
+    default_stream_url: Annotated[
+        str, StringConstraints(pattern=r"^wss?://.+", max_length=2048)
+    ] | (None) = None
+
+    @model_validator(mode="after")
+    def _name_stays_set(self) -> WorkspaceUpdate:
+        if "name" in self.model_fields_set and self.name is None:
+            raise ValueError("name cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set)
 
 
 class WorkspaceOut(BaseModel):
     id: str
     name: str
+    twilio_account_sid: str | None
+    twilio_auth_token_set: bool
+    default_stream_url: str | None
     created_at: str
+    updated_at: str
 
     @classmethod
     def of(cls, w: Workspace) -> WorkspaceOut:
         return cls(
-            id=ids.render("workspace", w.id), name=w.name, created_at=iso(w.created_at) or ""
+            id=ids.render("workspace", w.id),
+            name=w.name,
+            twilio_account_sid=w.twilio_account_sid,
+            twilio_auth_token_set=bool(w.twilio_auth_token),
+            default_stream_url=w.default_stream_url,
+            created_at=iso(w.created_at) or "",
+            updated_at=iso(w.updated_at) or "",
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -114,6 +115,35 @@ def get_workspace(session: Session, actor: Actor) -> Workspace:
     if workspace is None:
         raise not_found("workspace", ids.render("workspace", actor.workspace_id))
     return workspace
+
+
+SECRET_SETTINGS = frozenset({"twilio_auth_token"})
+
+
+def update_workspace(session: Session, actor: Actor, changes: dict[str, Any]) -> Workspace:
+    """Change name and telephony settings; secrets are recorded in the audit log as 'set' only."""
+    workspace = session.get(Workspace, actor.workspace_id, with_for_update=True)
+    if workspace is None:
+        raise not_found("workspace", ids.render("workspace", actor.workspace_id))
+    before = {name: _audit_value(name, getattr(workspace, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(workspace, name, value)
+    workspace.updated_at = utcnow()
+    events.record(
+        session,
+        actor,
+        "workspace.updated",
+        [ids.render("workspace", workspace.id)],
+        before=before,
+        after={name: _audit_value(name, value) for name, value in changes.items()},
+    )
+    return workspace
+
+
+def _audit_value(name: str, value: object) -> object:
+    if name in SECRET_SETTINGS:
+        return "set" if value else None
+    return value
 
 
 def ensure_default_workspace(
