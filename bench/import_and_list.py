@@ -155,6 +155,10 @@ def list_all(client: httpx.Client) -> tuple[float, list[float], set[str]]:
         cursor = payload["pagination"]["next_cursor"]
 
 
+def p95(times: list[float]) -> float:
+    return sorted(times)[int(0.95 * (len(times) - 1))]
+
+
 def ends(times: list[float]) -> tuple[float, float]:
     return statistics.median(times[:5]), statistics.median(times[-5:])
 
@@ -190,6 +194,7 @@ def run(backend: str, count: int, failures: list[str]) -> Results:
         "Import: numbers/s": f"{count / import_s:,.0f}",
         "Import: batch of 1,000, median (ms)": ms(statistics.median(batch_times)),
         "Import: batch median, first 5 / last 5 (ms)": f"{ms(b_first5)} / {ms(b_last5)}",
+        "Import: batch p95 / max (ms)": f"{ms(p95(batch_times))} / {ms(max(batch_times))}",
         "List: pages of 500 / numbers listed": f"{len(page_times)} / {len(seen):,}",
         "List: total (s)": f"{list_s:.1f}",
         "List: first page / last page (ms)": f"{ms(page_times[0])} / {ms(page_times[-1])}",

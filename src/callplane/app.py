@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from callplane import __version__
+from callplane import __version__, compat
 from callplane.agents.router import router as agents_router
 from callplane.core import error_handlers
 from callplane.core.db import Database, create_db_engine
@@ -20,6 +20,7 @@ from callplane.core.middleware import (
     RequestContextMiddleware,
     request_id_var,
 )
+from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
 from callplane.settings import Settings, get_settings
@@ -71,11 +72,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
     app.add_middleware(AdmissionMiddleware, limit=in_flight)
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
     for router in (agents_router, numbers_router, events_router, workspace_router):
         app.include_router(router)
+    compat.install(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("callplane-development-secret-change-me")
     bootstrap_api_key: SecretStr | None = None
     log_level: str = "INFO"
+    # Requests per minute per API key; 0 turns the limit off. Shared through Redis when set.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    redis_url: str | None = None
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
 

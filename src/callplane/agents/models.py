@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callplane.core.db import Base, Timestamped, uuid_pk
+from callplane.core.db import Base, JSONType, Timestamped, uuid_pk
 
 AGENT_TYPES = ("inbound", "outbound")
 VOICEMAIL_ACTIONS = ("hangup", "leave_message")
@@ -36,3 +36,7 @@ class Agent(Timestamped, Base):
     voicemail_action: Mapped[str] = mapped_column(String(16), default="hangup")
     archived_at: Mapped[dt.datetime | None]
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    # Structured-extraction schema and in-call tools, as CallingBox agents carry them.
+    returns: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    tools: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    created_by_key_id: Mapped[uuid.UUID | None]

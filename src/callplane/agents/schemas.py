@@ -6,7 +6,16 @@ from pydantic import BaseModel, model_validator
 
 from callplane.agents.service import AgentView
 from callplane.core import ids
-from callplane.core.schemas import Input, Language, LongText, Metadata, Name, WebhookUrl, iso
+from callplane.core.schemas import (
+    Input,
+    Language,
+    LongText,
+    Metadata,
+    Name,
+    Tools,
+    WebhookUrl,
+    iso,
+)
 
 AgentType = Literal["inbound", "outbound"]
 VoicemailAction = Literal["hangup", "leave_message"]
@@ -22,6 +31,8 @@ class AgentCreate(Input):
     webhook_url: WebhookUrl | None = None
     voicemail_action: VoicemailAction = "hangup"
     metadata: Metadata = {}
+    returns: Metadata = {}
+    tools: Tools | None = None
 
     def fields(self) -> dict[str, Any]:
         values = self.model_dump(exclude={"metadata"})
@@ -40,11 +51,13 @@ class AgentUpdate(Input):
     webhook_url: WebhookUrl | None = None
     voicemail_action: VoicemailAction | None = None
     metadata: Metadata | None = None
+    returns: Metadata | None = None
+    tools: Tools | None = None
     primary_number_id: str | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> AgentUpdate:
-        for name in ("name", "type", "voicemail_action", "metadata"):
+        for name in ("name", "type", "voicemail_action", "metadata", "returns"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -69,6 +82,8 @@ class AgentOut(BaseModel):
     created_at: str
     updated_at: str
     metadata: dict[str, Any]
+    returns: dict[str, Any]
+    tools: list[dict[str, Any]] | None
 
     @classmethod
     def of(cls, v: AgentView) -> AgentOut:
@@ -91,4 +106,6 @@ class AgentOut(BaseModel):
             created_at=iso(a.created_at) or "",
             updated_at=iso(a.updated_at) or "",
             metadata=a.meta,
+            returns=a.returns,
+            tools=a.tools,
         )

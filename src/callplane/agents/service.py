@@ -20,6 +20,8 @@ from callplane.events import service as events
 from callplane.numbers.models import Assignment
 
 EDITABLE_FIELDS = (
+    "returns",
+    "tools",
     "name",
     "persona",
     "instructions",
@@ -68,7 +70,9 @@ def primary_number_of(session: Session, agent_id: uuid.UUID) -> uuid.UUID | None
 
 
 def create_agent(session: Session, actor: Actor, fields: dict[str, Any]) -> AgentView:
-    agent = Agent(id=ids.new_uuid(), workspace_id=actor.workspace_id, **fields)
+    agent = Agent(
+        id=ids.new_uuid(), workspace_id=actor.workspace_id, created_by_key_id=actor.key_id, **fields
+    )
     session.add(agent)
     session.flush()
     events.record(

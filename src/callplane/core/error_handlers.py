@@ -33,14 +33,21 @@ class Problem:
     details: Any = None
     validation: list[dict[str, Any]] | None = None  # pydantic errors, for surfaces that echo them
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers every surface sends with this problem (how to authenticate, when to retry)."""
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
+        if isinstance(self.details, dict) and "retry_after" in self.details:
+            headers["Retry-After"] = str(self.details["retry_after"])
+        return headers
+
 
 Renderer = Callable[[Request, Problem], JSONResponse]
 
 
 def render_native(request: Request, problem: Problem) -> JSONResponse:
     body = error_body(request.state.request_id, problem.code, problem.message, problem.details)
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
-    return JSONResponse(body, status_code=problem.status, headers=headers)
+    return JSONResponse(body, status_code=problem.status, headers=problem.headers)
 
 
 _renderers: list[tuple[str, Renderer]] = []

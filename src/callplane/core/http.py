@@ -16,6 +16,7 @@ from callplane.core.context import Actor
 from callplane.core.db import Database
 from callplane.core.envelope import Envelope, ListEnvelope, Pagination, meta
 from callplane.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from callplane.core.ratelimit import RateLimiter
 from callplane.settings import Settings
 from callplane.workspaces.service import authenticate
 
@@ -46,9 +47,12 @@ def bearer_token(request: Request) -> str | None:
 
 def _current_actor(request: Request, session: DbSession) -> Actor:
     settings: Settings = request.app.state.settings
-    return authenticate(
+    actor = authenticate(
         session, bearer_token(request), settings.secret_key.get_secret_value(), request_id(request)
     )
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.check(str(actor.key_id))
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(_current_actor)]

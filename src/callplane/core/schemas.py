@@ -43,6 +43,7 @@ def _small_object(value: dict[str, Any]) -> dict[str, Any]:
 
 
 Metadata = Annotated[dict[str, Any], Field(max_length=50), AfterValidator(_small_object)]
+Tools = Annotated[list[Metadata], Field(max_length=50)]
 
 
 class Input(BaseModel):

@@ -7,6 +7,8 @@ second inbound agent.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,8 +24,21 @@ from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, NotFound
 from callplane.events import service as events
 from callplane.numbers.models import Assignment, PhoneNumber
-from callplane.numbers.references import NumberRef, find_numbers, get_number, missing_error
+from callplane.numbers.references import (
+    NumberRef,
+    find_numbers,
+    get_number,
+    missing_error,
+    parse_ref,
+)
 from callplane.numbers.service import NumberView, view, views
+
+
+@dataclass(frozen=True, slots=True)
+class UnassignResult:
+    number: NumberView
+    removed_agent_ids: list[uuid.UUID]
+    at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +95,15 @@ def attach_outbound(
             },
         )
     return AttachResult(agent_view(session, agent), views(session, numbers), len(new))
+
+
+def attach(session: Session, actor: Actor, agent_ref: str, number_ref: str) -> AgentView:
+    """Give one number to an agent in the agent's own direction (inbound agents answer it)."""
+    agent = get_agent(session, actor, agent_ref)
+    if agent.type == "inbound":
+        assign(session, actor, number_ref, agent_ref, "inbound")
+        return agent_view(session, agent)
+    return attach_outbound(session, actor, agent_ref, [parse_ref(number_ref, "number_id")]).agent
 
 
 def detach(session: Session, actor: Actor, agent_ref: str, number_ref: str) -> AgentView:
@@ -146,6 +170,7 @@ def assign(
             )
         )
         session.flush()
+    number.updated_at = utcnow()  # the number's view (its inbound agent) changed
     session.add(
         Assignment(
             number_id=number.id,
@@ -175,7 +200,7 @@ def unassign(
     number_ref: str,
     direction: str,
     agent_ref: str | None = None,
-) -> NumberView:
+) -> UnassignResult:
     """Remove a number's assignments in one direction (of one agent, when named)."""
     number = get_number(session, actor, number_ref, lock=True)
     query = select(Assignment).where(
@@ -199,7 +224,7 @@ def unassign(
         )
     )
     session.flush()
-    return view(session, number)
+    return UnassignResult(view(session, number), [a.agent_id for a in removed], utcnow())
 
 
 def _require_type(agent: Agent, direction: str) -> None:

@@ -71,7 +71,7 @@ def unassign_number(
     result = assignments.unassign(
         session, actor, body.number_id, body.assignment_type, body.agent_id
     )
-    return ok(NumberOut.of(result), actor)
+    return ok(NumberOut.of(result.number), actor)
 
 
 @router.get("/{number}")

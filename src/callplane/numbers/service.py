@@ -162,6 +162,15 @@ def list_numbers(
     return Page(views(session, rows), encode_cursor(rows[-1].id) if more else None)
 
 
+def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:
+    """Every number an agent holds, for surfaces that embed the full list in the agent."""
+    held = select(Assignment.number_id).where(Assignment.agent_id == agent_id)
+    rows = session.scalars(
+        select(PhoneNumber).where(PhoneNumber.id.in_(held)).order_by(PhoneNumber.id)
+    )
+    return views(session, list(rows))
+
+
 def get_number_view(session: Session, actor: Actor, ref: str) -> NumberView:
     return view(session, get_number(session, actor, ref))
 
