@@ -38,6 +38,7 @@ BATCH, PAGE, HEALTH_REQUESTS, MAX_RATIO = 1000, 500, 200, 1.5
 SCHEMA = "callplane_bench"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 START, END = "<!-- bench:import_and_list:start -->", "<!-- bench:import_and_list:end -->"
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 Results = dict[str, str]
 
 
@@ -80,12 +81,8 @@ def free_port() -> int:
 def server(url: str, key: str, tmp: Path) -> Iterator[str]:
     """``callplane serve`` on a free port; always stopped (SIGTERM, then SIGKILL)."""
     port, log_path = free_port(), tmp / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CALLPLANE_BOOTSTRAP_API_KEY": key,
-        "CALLPLANE_LOG_LEVEL": "WARNING",
-    }
+    env = {**os.environ, "DATABASE_URL": url, "CALLPLANE_LOG_LEVEL": "WARNING"}
+    env["CALLPLANE_BOOTSTRAP_API_KEY"] = key
     cmd = [sys.executable, "-m", "callplane", "serve", "--port", str(port)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -262,12 +259,14 @@ def main() -> int:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     command = shlex.join([".venv/bin/python", "bench/import_and_list.py", *sys.argv[1:]])
     failures: list[str] = []
-    results = {}
+    results: dict[str, Results] = {}
     for backend in backends:
         print(f"{backend}: importing {args.count:,} numbers and listing them…", file=sys.stderr)
-        results["SQLite" if backend == "sqlite" else "PostgreSQL"] = run(
-            backend, args.count, failures
-        )
+        try:
+            results[LABELS[backend]] = run(backend, args.count, failures)
+        except (RuntimeError, httpx.HTTPError, psycopg.Error) as exc:
+            print(f"ABORTED on {backend}: {exc}", file=sys.stderr)
+            return 2
     body = table(results)
     print("\n".join(f"- {line}" for line in machine()) + "\n\n" + body)
     for failure in failures:

@@ -130,12 +130,10 @@ def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -
     rows = [
         _row(actor, p, item, now) for p, item in zip(parsed, items, strict=True) if p is not None
     ]
-    session.execute(insert(PhoneNumber), rows)
+    # One multi-row INSERT … RETURNING, in request order: no second read of what was written.
     created = list(
         session.scalars(
-            scoped(PhoneNumber, actor.workspace_id)
-            .where(PhoneNumber.id.in_([r["id"] for r in rows]))
-            .order_by(PhoneNumber.id)
+            insert(PhoneNumber).returning(PhoneNumber, sort_by_parameter_order=True), rows
         )
     )
     events.record(
