@@ -43,16 +43,23 @@ def test_synthflow_examples_run_unchanged(tenant: Tenant, server: str) -> None:
     agent = tenant.agent("outbound", name="Synthflow agent")
     for e164 in ("+16286666348", "+12131231214", "+33782990580"):
         tenant.number(e164)
-    replacements = {SYNTHFLOW_HOST: f"{server}/compat/synthflow/v2", "<token>": tenant.key,
-                    "/assistants/model_id/": f"/assistants/{agent['id']}/"}
+    replacements = {
+        SYNTHFLOW_HOST: f"{server}/compat/synthflow/v2",
+        "<token>": tenant.key,
+        "/assistants/model_id/": f"/assistants/{agent['id']}/",
+    }
 
     attach_page = seeds.openapi(seeds.SYNTHFLOW_ATTACH)
     no_body, by_numbers, by_slugs = seeds.python_examples(seeds.SYNTHFLOW_ATTACH)
 
     response, printed = run_example(no_body.code, replacements)
     assert response.status_code == 400  # the seed's first example sends no body at all
-    jsonschema.validate(response.json(), seeds.schema_of_component(
-        attach_page, "Attach-phone-numbers-to-assistantRequestNotFoundError"))
+    jsonschema.validate(
+        response.json(),
+        seeds.schema_of_component(
+            attach_page, "Attach-phone-numbers-to-assistantRequestNotFoundError"
+        ),
+    )
     assert "phone_numbers" in response.json()["detail"]["description"]
     assert "request_id" in printed
 
@@ -93,18 +100,54 @@ def test_synthflow_documented_errors(tenant: Tenant, server: str) -> None:
     attach_page = seeds.openapi(seeds.SYNTHFLOW_ATTACH)
 
     cases = [
-        (requests.delete(f"{base}/assistants/{agent['id']}/phone_numbers/not-a-slug",
-                         headers=auth, timeout=10), detach_page, 400),
-        (requests.delete(f"{base}/assistants/{agent['id']}/phone_numbers/16286666348",
-                         headers=auth, timeout=10), detach_page, 404),  # not attached
-        (requests.delete(f"{base}/assistants/unknown-agent/phone_numbers/16286666348",
-                         headers=auth, timeout=10), detach_page, 404),
+        (
+            requests.delete(
+                f"{base}/assistants/{agent['id']}/phone_numbers/not-a-slug",
+                headers=auth,
+                timeout=10,
+            ),
+            detach_page,
+            400,
+        ),
+        (
+            requests.delete(
+                f"{base}/assistants/{agent['id']}/phone_numbers/16286666348",
+                headers=auth,
+                timeout=10,
+            ),
+            detach_page,
+            404,
+        ),  # not attached
+        (
+            requests.delete(
+                f"{base}/assistants/unknown-agent/phone_numbers/16286666348",
+                headers=auth,
+                timeout=10,
+            ),
+            detach_page,
+            404,
+        ),
         (requests.delete(f"{base}/numbers/+1628", headers=auth, timeout=10), delete_page, 400),
-        (requests.put(f"{base}/assistants/{agent['id']}/phone_numbers", headers=auth,
-                      json={"phone_numbers": ["+16286666348", "+12025550100"]}, timeout=10),
-         attach_page, 404),
-        (requests.put(f"{base}/assistants/agt_unknown/phone_numbers", headers=auth,
-                      json={"phone_number_slugs": ["16286666348"]}, timeout=10), attach_page, 404),
+        (
+            requests.put(
+                f"{base}/assistants/{agent['id']}/phone_numbers",
+                headers=auth,
+                json={"phone_numbers": ["+16286666348", "+12025550100"]},
+                timeout=10,
+            ),
+            attach_page,
+            404,
+        ),
+        (
+            requests.put(
+                f"{base}/assistants/agt_unknown/phone_numbers",
+                headers=auth,
+                json={"phone_number_slugs": ["16286666348"]},
+                timeout=10,
+            ),
+            attach_page,
+            404,
+        ),
     ]
     for response, page, status in cases:
         assert response.status_code == status, response.text
@@ -112,12 +155,19 @@ def test_synthflow_documented_errors(tenant: Tenant, server: str) -> None:
         assert response.json()["detail"]["request_id"] == response.headers["x-request-id"]
     # The 404 of a partial attach changed nothing.
     assert tenant.get(f"/v1/agents/{agent['id']}/numbers").json()["data"] == []
-    both = requests.put(f"{base}/assistants/{agent['id']}/phone_numbers", headers=auth, timeout=10,
-                        json={"phone_numbers": ["+16286666348"],
-                              "phone_number_slugs": ["16286666348"]})
+    both = requests.put(
+        f"{base}/assistants/{agent['id']}/phone_numbers",
+        headers=auth,
+        timeout=10,
+        json={"phone_numbers": ["+16286666348"], "phone_number_slugs": ["16286666348"]},
+    )
     assert both.status_code == 400
-    jsonschema.validate(both.json(), seeds.schema_of_component(
-        attach_page, "Attach-phone-numbers-to-assistantRequestNotFoundError"))
+    jsonschema.validate(
+        both.json(),
+        seeds.schema_of_component(
+            attach_page, "Attach-phone-numbers-to-assistantRequestNotFoundError"
+        ),
+    )
     unauthorised = requests.delete(f"{base}/numbers/16286666348", timeout=10)
     assert unauthorised.status_code == 401
     assert unauthorised.json()["detail"]["category"] == "unauthorized"
@@ -127,8 +177,10 @@ def test_truedy_request_example_and_documented_errors(tenant: Tenant, server: st
     document = seeds.openapi(seeds.TRUEDY_UNASSIGN)
     inbound = tenant.agent("inbound")
     number = tenant.number("+18005559876")
-    tenant.post("/v1/numbers/assign", {"number_id": number["id"], "agent_id": inbound["id"],
-                                       "assignment_type": "inbound"})
+    tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": number["id"], "agent_id": inbound["id"], "assignment_type": "inbound"},
+    )
     url = f"{server}/compat/truedy/api/public/v1/telephony/numbers/unassign"
     auth = {"Authorization": f"Bearer {tenant.key}"}
     request_body = seeds.operation(document)["requestBody"]["content"]["application/json"]
@@ -139,25 +191,41 @@ def test_truedy_request_example_and_documented_errors(tenant: Tenant, server: st
     assert missing.status_code == 404
     seeds.validate(document, 404, missing.json())
 
-    response = requests.post(url, json={**example, "number_id": number["id"]}, headers=auth,
-                             timeout=10)
+    response = requests.post(
+        url, json={**example, "number_id": number["id"]}, headers=auth, timeout=10
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert seeds.same_shape(seeds.documented_example(document, 200), body) == []
-    assert body["data"] == {"number": "+18005559876", "agent_id": None,
-                            "unassigned_at": body["data"]["unassigned_at"]}
+    assert body["data"] == {
+        "number": "+18005559876",
+        "agent_id": None,
+        "unassigned_at": body["data"]["unassigned_at"],
+    }
     assert body["meta"]["request_id"] == response.headers["x-request-id"]
     assert tenant.get(f"/v1/numbers/{number['id']}").json()["data"]["inbound_agent_id"] is None
 
     errors = [
         (requests.post(url, json=example, timeout=10), 401),
-        (requests.post(url, json={**example, "number_id": "+1231242151"}, headers=auth,
-                       timeout=10), 400),
+        (
+            requests.post(
+                url, json={**example, "number_id": "+1231242151"}, headers=auth, timeout=10
+            ),
+            400,
+        ),
         (requests.post(url, json={"number_id": number["id"]}, headers=auth, timeout=10), 422),
-        (requests.post(url, data=b"{oops", headers={**auth, "Content-Type": "application/json"},
-                       timeout=10), 422),
-        (requests.post(url, json={**example, "number_id": number["id"]}, headers=auth,
-                       timeout=10), 404),  # nothing left to unassign
+        (
+            requests.post(
+                url, data=b"{oops", headers={**auth, "Content-Type": "application/json"}, timeout=10
+            ),
+            422,
+        ),
+        (
+            requests.post(
+                url, json={**example, "number_id": number["id"]}, headers=auth, timeout=10
+            ),
+            404,
+        ),  # nothing left to unassign
     ]
     for reply, status in errors:
         assert reply.status_code == status, reply.text
@@ -165,8 +233,12 @@ def test_truedy_request_example_and_documented_errors(tenant: Tenant, server: st
 
 
 def test_callingbox_curl_example_runs_unchanged(tenant: Tenant, server: str) -> None:
-    agent = tenant.agent("outbound", name="Appointment reminders", voice="alloy",
-                         returns={"confirmed": "boolean", "reschedule_to": "string"})
+    agent = tenant.agent(
+        "outbound",
+        name="Appointment reminders",
+        voice="alloy",
+        returns={"confirmed": "boolean", "reschedule_to": "string"},
+    )
     kept, gone = tenant.number("+15551234567"), tenant.number("+12025550177")
     tenant.put(f"/v1/agents/{agent['id']}/numbers", {"number_ids": [kept["id"], gone["id"]]})
     tenant.patch(f"/v1/agents/{agent['id']}", {"primary_number_id": gone["id"]})
@@ -174,12 +246,18 @@ def test_callingbox_curl_example_runs_unchanged(tenant: Tenant, server: str) -> 
 
     command = [
         part.replace("https://api.callingbox.io/v1", f"{server}/compat/callingbox/v1")
-        .replace("{id}", agent_uuid).replace("{number_id}", gone_uuid)
+        .replace("{id}", agent_uuid)
+        .replace("{number_id}", gone_uuid)
         .replace("<token>", tenant.key)
         for part in seeds.curl_example(seeds.CALLINGBOX_DETACH)
     ]
-    output = subprocess.run([*command, "--silent", "--write-out", "\n%{http_code}"],
-                            capture_output=True, text=True, check=True, timeout=30).stdout
+    output = subprocess.run(
+        [*command, "--silent", "--write-out", "\n%{http_code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     text, status = output.rsplit("\n", 1)
     assert status == "200"
     body = json.loads(text)
@@ -192,39 +270,80 @@ def test_callingbox_curl_example_runs_unchanged(tenant: Tenant, server: str) -> 
 
 
 # The CallingBox page gives a field reference rather than OpenAPI; this is that reference.
-_UUID = {"type": "string", "format": "uuid",
-         "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}
+_UUID = {
+    "type": "string",
+    "format": "uuid",
+    "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+}
 _NULLABLE_UUID = {"anyOf": [_UUID, {"type": "null"}]}
 _DATETIME = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"}
 CALLINGBOX_NUMBER = {
     "type": "object",
-    "required": ["id", "e164", "friendly_name", "country_code", "number_type", "status",
-                 "monthly_cost_cents", "purchased_at", "inbound_agent_id", "outbound_agent_ids"],
+    "required": [
+        "id",
+        "e164",
+        "friendly_name",
+        "country_code",
+        "number_type",
+        "status",
+        "monthly_cost_cents",
+        "purchased_at",
+        "inbound_agent_id",
+        "outbound_agent_ids",
+    ],
     "properties": {
-        "id": _UUID, "e164": {"type": "string", "pattern": r"^\+\d{2,15}$"},
-        "friendly_name": {"type": ["string", "null"]}, "country_code": {"type": ["string", "null"]},
-        "number_type": {"type": "string"}, "status": {"type": "string"},
+        "id": _UUID,
+        "e164": {"type": "string", "pattern": r"^\+\d{2,15}$"},
+        "friendly_name": {"type": ["string", "null"]},
+        "country_code": {"type": ["string", "null"]},
+        "number_type": {"type": "string"},
+        "status": {"type": "string"},
         "monthly_cost_cents": {"type": "integer"},
         "purchased_at": {"anyOf": [_DATETIME, {"type": "null"}]},
-        "inbound_agent_id": _NULLABLE_UUID, "outbound_agent_ids": {"type": "array", "items": _UUID},
+        "inbound_agent_id": _NULLABLE_UUID,
+        "outbound_agent_ids": {"type": "array", "items": _UUID},
     },
 }
 CALLINGBOX_AGENT = {
     "type": "object",
-    "required": ["id", "org_id", "user_id", "name", "type", "persona", "instructions", "voice",
-                 "language", "returns", "tools", "webhook_url", "voicemail_action",
-                 "primary_number_id", "archived_at", "created_at", "updated_at", "numbers"],
+    "required": [
+        "id",
+        "org_id",
+        "user_id",
+        "name",
+        "type",
+        "persona",
+        "instructions",
+        "voice",
+        "language",
+        "returns",
+        "tools",
+        "webhook_url",
+        "voicemail_action",
+        "primary_number_id",
+        "archived_at",
+        "created_at",
+        "updated_at",
+        "numbers",
+    ],
     "properties": {
-        "id": _UUID, "org_id": _UUID, "user_id": {"type": "string"}, "name": {"type": "string"},
-        "type": {"enum": ["inbound", "outbound"]}, "persona": {"type": ["string", "null"]},
-        "instructions": {"type": ["string", "null"]}, "voice": {"type": "string"},
-        "language": {"type": ["string", "null"]}, "returns": {"type": "object"},
+        "id": _UUID,
+        "org_id": _UUID,
+        "user_id": {"type": "string"},
+        "name": {"type": "string"},
+        "type": {"enum": ["inbound", "outbound"]},
+        "persona": {"type": ["string", "null"]},
+        "instructions": {"type": ["string", "null"]},
+        "voice": {"type": "string"},
+        "language": {"type": ["string", "null"]},
+        "returns": {"type": "object"},
         "tools": {"type": ["array", "null"], "items": {"type": "object"}},
         "webhook_url": {"type": ["string", "null"]},
         "voicemail_action": {"enum": ["hangup", "leave_message"]},
         "primary_number_id": _NULLABLE_UUID,
         "archived_at": {"anyOf": [_DATETIME, {"type": "null"}]},
-        "created_at": _DATETIME, "updated_at": _DATETIME,
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
         "numbers": {"type": "array", "items": CALLINGBOX_NUMBER},
     },
 }

@@ -31,8 +31,10 @@ def page(prefix: str) -> str:
 
 
 def python_examples(prefix: str) -> list[Example]:
-    return [Example(t.strip(), c) for t, c in
-            re.findall(r"```python ([^\n]*)\n(.*?)```", page(prefix), re.S)]
+    return [
+        Example(t.strip(), c)
+        for t, c in re.findall(r"```python ([^\n]*)\n(.*?)```", page(prefix), re.S)
+    ]
 
 
 def openapi(prefix: str) -> dict[str, Any]:
@@ -71,7 +73,7 @@ def curl_example(prefix: str) -> list[str]:
     """The page's curl command as an argument list."""
     text = page(prefix)
     start = text.index("curl --request")
-    command = text[start:text.index("\n{", start)].replace("\\\n", " ")
+    command = text[start : text.index("\n{", start)].replace("\\\n", " ")
     return shlex.split(command)
 
 
@@ -83,7 +85,7 @@ def json_example(prefix: str) -> dict[str, Any]:
     for index, char in enumerate(text[start:], start):
         depth += {"{": 1, "}": -1}.get(char, 0)
         if depth == 0:
-            return dict(json.loads(text[start:index + 1]))
+            return dict(json.loads(text[start : index + 1]))
     raise AssertionError("unterminated JSON example")
 
 
@@ -100,8 +102,11 @@ def same_shape(example: Any, actual: Any, path: str = "$") -> list[str]:
     if isinstance(example, list):
         if not isinstance(actual, list):
             return [f"{path}: expected an array"]
-        return [p for item in actual for p in same_shape(example[0], item, f"{path}[]")] \
-            if example and actual else []
+        return (
+            [p for item in actual for p in same_shape(example[0], item, f"{path}[]")]
+            if example and actual
+            else []
+        )
     if example is None:
         return [] if actual is None else [f"{path}: expected null, got {actual!r}"]
     if isinstance(example, bool) != isinstance(actual, bool):
@@ -114,11 +119,15 @@ def same_shape(example: Any, actual: Any, path: str = "$") -> list[str]:
 
 
 def missing_keys(example: Any, actual: Any, path: str = "$") -> list[str]:
-    """Keys of a documented example that ``actual`` lacks, at any depth (values are placeholders)."""
+    """Keys of a documented example absent from ``actual``, at any depth; values are ignored."""
     if isinstance(example, dict) and isinstance(actual, dict):
         problems = [f"{path}.{k}" for k in example if k not in actual]
-        return problems + [p for k in example if k in actual
-                           for p in missing_keys(example[k], actual[k], f"{path}.{k}")]
+        return problems + [
+            p
+            for k in example
+            if k in actual
+            for p in missing_keys(example[k], actual[k], f"{path}.{k}")
+        ]
     if isinstance(example, list) and isinstance(actual, list) and example and actual:
         return [p for item in actual for p in missing_keys(example[0], item, f"{path}[]")]
     return []
