@@ -23,6 +23,8 @@ from callplane.core.middleware import (
 from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
+from callplane.routing.router import router as routing_router
+from callplane.routing.runtime import RoutingRuntime
 from callplane.settings import Settings, get_settings
 from callplane.workspaces.router import router as workspace_router
 
@@ -61,7 +63,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, in_flight + 8)
-        yield
+        routing.start()
+        try:
+            yield
+        finally:
+            routing.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -73,10 +79,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
+    routing = RoutingRuntime(
+        database,
+        settings.secret_key.get_secret_value(),
+        settings.default_stream_url,
+        settings.routing_cache_entries,
+    )
+    app.state.routing = routing
     app.add_middleware(AdmissionMiddleware, limit=in_flight)
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
-    for router in (agents_router, numbers_router, events_router, workspace_router):
+    for router in (
+        agents_router,
+        numbers_router,
+        events_router,
+        workspace_router,
+        routing_router,
+    ):
         app.include_router(router)
     compat.install(app)
 

@@ -4,6 +4,16 @@ from callplane.agents.models import Agent
 from callplane.core.db import Base
 from callplane.events.models import Event
 from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.routing.models import CallerIdSelection
 from callplane.workspaces.models import ApiKey, Workspace
 
-__all__ = ["Agent", "ApiKey", "Assignment", "Base", "Event", "PhoneNumber", "Workspace"]
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "Assignment",
+    "Base",
+    "CallerIdSelection",
+    "Event",
+    "PhoneNumber",
+    "Workspace",
+]

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # Requests per minute per API key; 0 turns the limit off. Shared through Redis when set.
     rate_limit_per_minute: int = Field(default=0, ge=0)
     redis_url: str | None = None
+    # The URL the outside world (Twilio) reaches this server at; used to check signatures.
+    public_base_url: str | None = None
+    # The media WebSocket calls stream to, unless the agent or its workspace names another.
+    default_stream_url: str | None = None
+    routing_cache_entries: int = Field(default=200_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
 

@@ -21,6 +21,9 @@ class Agent(Timestamped, Base):
         UniqueConstraint("workspace_id", "id", "type", name="uq_agents_workspace_id_type"),
         CheckConstraint("type IN ('inbound', 'outbound')", name="type"),
         CheckConstraint("voicemail_action IN ('hangup', 'leave_message')", name="voicemail_action"),
+        CheckConstraint(
+            "outbound_strategy IN ('primary', 'local_presence', 'rotate')", name="outbound_strategy"
+        ),
         Index("ix_agents_workspace_id_id", "workspace_id", "id"),
     )
 
@@ -40,3 +43,9 @@ class Agent(Timestamped, Base):
     returns: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     tools: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     created_by_key_id: Mapped[uuid.UUID | None]
+    # Call routing: how outbound calls pick a caller ID, where inbound media streams go.
+    outbound_strategy: Mapped[str] = mapped_column(
+        String(16), default="primary", server_default="primary"
+    )
+    allowed_outbound_countries: Mapped[list[str] | None] = mapped_column(JSONType)
+    stream_url: Mapped[str | None] = mapped_column(String(2048))

@@ -7,11 +7,13 @@ from pydantic import BaseModel, model_validator
 from callplane.agents.service import AgentView
 from callplane.core import ids
 from callplane.core.schemas import (
+    CountryList,
     Input,
     Language,
     LongText,
     Metadata,
     Name,
+    StreamUrl,
     Tools,
     WebhookUrl,
     iso,
@@ -19,6 +21,7 @@ from callplane.core.schemas import (
 
 AgentType = Literal["inbound", "outbound"]
 VoicemailAction = Literal["hangup", "leave_message"]
+OutboundStrategy = Literal["primary", "local_presence", "rotate"]
 
 
 class AgentCreate(Input):
@@ -33,6 +36,9 @@ class AgentCreate(Input):
     metadata: Metadata = {}
     returns: Metadata = {}
     tools: Tools | None = None
+    outbound_strategy: OutboundStrategy = "primary"
+    allowed_outbound_countries: CountryList | None = None
+    stream_url: StreamUrl | None = None
 
     def fields(self) -> dict[str, Any]:
         values = self.model_dump(exclude={"metadata"})
@@ -53,11 +59,21 @@ class AgentUpdate(Input):
     metadata: Metadata | None = None
     returns: Metadata | None = None
     tools: Tools | None = None
+    outbound_strategy: OutboundStrategy | None = None
+    allowed_outbound_countries: CountryList | None = None
+    stream_url: StreamUrl | None = None
     primary_number_id: str | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> AgentUpdate:
-        for name in ("name", "type", "voicemail_action", "metadata", "returns"):
+        for name in (
+            "name",
+            "type",
+            "voicemail_action",
+            "metadata",
+            "returns",
+            "outbound_strategy",
+        ):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -84,6 +100,9 @@ class AgentOut(BaseModel):
     metadata: dict[str, Any]
     returns: dict[str, Any]
     tools: list[dict[str, Any]] | None
+    outbound_strategy: OutboundStrategy
+    allowed_outbound_countries: list[str] | None
+    stream_url: str | None
 
     @classmethod
     def of(cls, v: AgentView) -> AgentOut:
@@ -108,4 +127,7 @@ class AgentOut(BaseModel):
             metadata=a.meta,
             returns=a.returns,
             tools=a.tools,
+            outbound_strategy=a.outbound_strategy,
+            allowed_outbound_countries=a.allowed_outbound_countries,
+            stream_url=a.stream_url,
         )

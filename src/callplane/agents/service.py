@@ -20,6 +20,9 @@ from callplane.events import service as events
 from callplane.numbers.models import Assignment
 
 EDITABLE_FIELDS = (
+    "outbound_strategy",
+    "allowed_outbound_countries",
+    "stream_url",
     "returns",
     "tools",
     "name",

@@ -54,3 +54,12 @@ class Input(BaseModel):
 
 def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _upper(value: str) -> str:
+    return value.upper()
+
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$"), AfterValidator(_upper)]
+CountryList = Annotated[list[CountryCode], Field(max_length=250)]
+StreamUrl = Annotated[str, StringConstraints(pattern=r"^wss?://\S+$", max_length=2048)]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from callplane.core.context import Actor
 from callplane.core.pagination import Page, decode_cursor, encode_cursor
 from callplane.core.tenancy import scoped
 from callplane.events.models import Event
+
+CHANGES_CHANNEL = "callplane_changes"
 
 
 def record(
@@ -31,6 +34,13 @@ def record(
         after=after,
     )
     session.add(event)
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit, only if the change commits: other processes drop their cached
+        # routes and keys of this workspace before their next lookup.
+        session.execute(
+            text("SELECT pg_notify(:channel, :workspace)"),
+            {"channel": CHANGES_CHANNEL, "workspace": str(actor.workspace_id)},
+        )
     return event
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callplane.core.db import Base, Timestamped, utcnow, uuid_pk
+from callplane.core.db import Base, JSONType, Timestamped, utcnow, uuid_pk
 
 NUMBER_STATUSES = ("active", "suspended")
 NUMBER_SOURCES = ("imported", "purchased")
@@ -29,6 +29,7 @@ class PhoneNumber(Timestamped, Base):
         CheckConstraint("status IN ('active', 'suspended')", name="status"),
         CheckConstraint("source IN ('imported', 'purchased')", name="source"),
         CheckConstraint("monthly_cost_cents >= 0", name="monthly_cost_cents"),
+        CheckConstraint("fallback_action IN ('reject', 'forward')", name="fallback_action"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -44,6 +45,15 @@ class PhoneNumber(Timestamped, Base):
     provider: Mapped[str | None] = mapped_column(String(64))
     monthly_cost_cents: Mapped[int] = mapped_column(default=0)
     purchased_at: Mapped[dt.datetime | None]
+    # Inbound routing when no agent can answer: forward to an E.164 or SIP URI, or reject.
+    fallback_action: Mapped[str] = mapped_column(
+        String(16), default="reject", server_default="reject"
+    )
+    fallback_destination: Mapped[str | None] = mapped_column(String(255))
+    allowed_inbound_countries: Mapped[list[str] | None] = mapped_column(JSONType)
+    # Outbound caller-ID caps over sliding windows; None means no cap.
+    max_calls_per_hour: Mapped[int | None]
+    max_calls_per_day: Mapped[int | None]
 
 
 class Assignment(Base):

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from callplane.agents.schemas import AgentOut
 from callplane.core import ids
-from callplane.core.schemas import Input, Name, iso
+from callplane.core.schemas import CountryList, Input, Name, iso
 from callplane.numbers.assignments import AttachResult
 from callplane.numbers.references import NumberRef, parse_refs
 from callplane.numbers.service import NumberInput, NumberView
@@ -33,10 +33,17 @@ class NumberUpdate(Input):
     friendly_name: Name | None = None
     status: Literal["active", "suspended"] | None = None
     monthly_cost_cents: int | None = Field(default=None, ge=0, le=10_000_000)
+    fallback_action: Literal["reject", "forward"] | None = None
+    fallback_destination: Annotated[str, StringConstraints(max_length=255)] | None = Field(
+        default=None, description="E.164 or SIP URI to forward to when no agent answers"
+    )
+    allowed_inbound_countries: CountryList | None = None
+    max_calls_per_hour: int | None = Field(default=None, ge=1)
+    max_calls_per_day: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> NumberUpdate:
-        for name in ("status", "monthly_cost_cents"):
+        for name in ("status", "monthly_cost_cents", "fallback_action"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -61,6 +68,11 @@ class NumberOut(BaseModel):
     purchased_at: str | None
     inbound_agent_id: str | None
     outbound_agent_ids: list[str]
+    fallback_action: str
+    fallback_destination: str | None
+    allowed_inbound_countries: list[str] | None
+    max_calls_per_hour: int | None
+    max_calls_per_day: int | None
     created_at: str
     updated_at: str
 
@@ -85,6 +97,11 @@ class NumberOut(BaseModel):
             if v.inbound_agent_id
             else None,
             outbound_agent_ids=[ids.render("agent", a) for a in v.outbound_agent_ids],
+            fallback_action=n.fallback_action,
+            fallback_destination=n.fallback_destination,
+            allowed_inbound_countries=n.allowed_inbound_countries,
+            max_calls_per_hour=n.max_calls_per_hour,
+            max_calls_per_day=n.max_calls_per_day,
             created_at=iso(n.created_at) or "",
             updated_at=iso(n.updated_at) or "",
         )

@@ -24,6 +24,17 @@ from callplane.events import service as events
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.references import get_number
 
+UPDATABLE_FIELDS = (
+    "friendly_name",
+    "status",
+    "monthly_cost_cents",
+    "fallback_action",
+    "fallback_destination",
+    "allowed_inbound_countries",
+    "max_calls_per_hour",
+    "max_calls_per_day",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class NumberView:
@@ -176,9 +187,17 @@ def get_number_view(session: Session, actor: Actor, ref: str) -> NumberView:
 def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> NumberView:
     number = get_number(session, actor, ref, lock=True)
     before = snapshot(view(session, number))
-    for name in ("friendly_name", "status", "monthly_cost_cents"):
+    if changes.get("fallback_destination") is not None:
+        changes["fallback_destination"] = parse_destination(changes["fallback_destination"])
+    for name in UPDATABLE_FIELDS:
         if name in changes:
             setattr(number, name, changes[name])
+    if number.fallback_action == "forward" and not number.fallback_destination:
+        raise InvalidInput(
+            "fallback_destination_required",
+            "fallback_destination: forwarding needs an E.164 number or a SIP URI",
+            {"field": "fallback_destination"},
+        )
     number.updated_at = utcnow()
     session.flush()
     result = view(session, number)
@@ -209,12 +228,21 @@ def delete_number(session: Session, actor: Actor, ref: str) -> NumberView:
     return removed
 
 
+def parse_destination(text: str) -> str:
+    """A forward target: an E.164 number (canonicalised) or a ``sip:``/``sips:`` URI."""
+    if text.startswith(("sip:", "sips:")) and "@" in text and " " not in text:
+        return text
+    return parse_e164(text, "fallback_destination").e164
+
+
 def snapshot(v: NumberView) -> dict[str, Any]:
     """The audit-log picture of a number and its assignments."""
     return {
         "e164": v.number.e164,
         "status": v.number.status,
         "friendly_name": v.number.friendly_name,
+        "fallback_action": v.number.fallback_action,
+        "fallback_destination": v.number.fallback_destination,
         "inbound_agent_id": ids.render("agent", v.inbound_agent_id) if v.inbound_agent_id else None,
         "outbound_agent_ids": [ids.render("agent", a) for a in v.outbound_agent_ids],
     }

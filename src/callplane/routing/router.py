@@ -1,0 +1,152 @@
+"""Routing endpoints: hot, cached resolution for the media plane, and caller-ID selection."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from callplane.core import ids
+from callplane.core.envelope import Envelope, meta
+from callplane.core.errors import Forbidden, not_found
+from callplane.core.http import CurrentActor, DbSession, bearer_token, ok
+from callplane.core.phone import parse_e164
+from callplane.core.schemas import Input
+from callplane.numbers.schemas import NumberOut
+from callplane.routing import service
+from callplane.routing.runtime import RoutingRuntime
+from callplane.routing.service import Resolution
+from callplane.routing.twilio import signature_is_valid, twiml
+from callplane.settings import Settings
+
+router = APIRouter(tags=["routing"])
+
+
+class OutboundRequest(Input):
+    agent_id: str
+    to: str
+
+
+class SelectionOut(BaseModel):
+    number: NumberOut
+    strategy: str
+    reason: str
+    calls_last_hour: int
+    calls_last_day: int
+
+
+def _runtime(request: Request) -> RoutingRuntime:
+    runtime: RoutingRuntime = request.app.state.routing
+    return runtime
+
+
+def resolution_body(resolution: Resolution) -> dict[str, Any]:
+    route, agent = resolution.route, resolution.agent
+    return {
+        "action": resolution.action,
+        "reason": resolution.reason,
+        "number": {
+            "id": ids.render("number", route.number_id),
+            "e164": route.e164,
+            "status": route.status,
+        },
+        "agent": None
+        if agent is None
+        else {
+            "id": ids.render("agent", agent.id),
+            "name": agent.name,
+            "type": agent.type,
+            "persona": agent.persona,
+            "instructions": agent.instructions,
+            "voice": agent.voice,
+            "language": agent.language,
+            "webhook_url": agent.webhook_url,
+            "voicemail_action": agent.voicemail_action,
+        },
+        "stream_url": resolution.stream_url,
+        "destination": resolution.destination,
+    }
+
+
+@router.get("/v1/routing/inbound")
+async def resolve_inbound(
+    request: Request,
+    to: Annotated[str, Query(description="The dialed number, E.164")],
+    caller: Annotated[str | None, Query(alias="from", description="The caller, E.164")] = None,
+) -> Response:
+    """Which agent answers a call to ``to``: its stream, or the number's fallback, and why."""
+    runtime = _runtime(request)
+    actor = await runtime.actor_for(bearer_token(request), request.state.request_id)
+    request.app.state.rate_limiter.check(str(actor.key_id))
+    e164 = parse_e164(to, "to").e164
+    route = await runtime.inbound_route(actor.workspace_id, e164)
+    if route is None:
+        raise not_found("number", to)
+    body = {
+        "data": resolution_body(service.decide(route, caller)),
+        "meta": meta(request.state.request_id).model_dump(),
+    }
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+@router.post("/v1/routing/outbound")
+def select_outbound(
+    body: OutboundRequest, actor: CurrentActor, session: DbSession
+) -> Envelope[SelectionOut]:
+    """Which number an agent's call to ``to`` goes out from, by the agent's strategy and caps."""
+    selection = service.select_caller_id(session, actor, body.agent_id, body.to)
+    return ok(
+        SelectionOut(
+            number=NumberOut.of(selection.number),
+            strategy=selection.strategy,
+            reason=selection.reason,
+            calls_last_hour=selection.calls_last_hour,
+            calls_last_day=selection.calls_last_day,
+        ),
+        actor,
+    )
+
+
+@router.post("/v1/telephony/twilio/{workspace_id}/voice", tags=["telephony"])
+async def twilio_voice(workspace_id: str, request: Request) -> Response:
+    """Twilio's voice webhook: answers TwiML that streams the call to its agent."""
+    runtime = _runtime(request)
+    workspace = ids.parse("workspace", workspace_id)
+    settings = await runtime.telephony_settings(workspace) if workspace else None
+    if workspace is None or settings is None:
+        raise not_found("workspace", workspace_id)
+    params = dict(
+        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    )
+    if not settings.twilio_auth_token or not signature_is_valid(
+        settings.twilio_auth_token,
+        _public_url(request),
+        params,
+        request.headers.get("x-twilio-signature"),
+    ):
+        raise Forbidden(
+            "invalid_twilio_signature",
+            "X-Twilio-Signature does not match this request and the workspace's Twilio auth token",
+        )
+    resolution = None
+    try:
+        e164 = parse_e164(params.get("To", ""), "To").e164
+    except Exception:  # noqa: BLE001 - a malformed To is answered like an unknown number
+        e164 = None
+    route = await runtime.inbound_route(workspace, e164) if e164 else None
+    if route is not None:
+        resolution = service.decide(route, params.get("From"))
+    return Response(twiml(resolution, params), media_type="application/xml")
+
+
+def _public_url(request: Request) -> str:
+    """The URL Twilio signed: behind a proxy, the configured public base URL."""
+    settings: Settings = request.app.state.settings
+    if settings.public_base_url:
+        url = settings.public_base_url.rstrip("/") + request.url.path
+        return url + (f"?{request.url.query}" if request.url.query else "")
+    return str(request.url)
