@@ -1,0 +1,130 @@
+"""Caller-ID selection: each strategy, caps, country rules, and caps under two racing servers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import text
+
+from tests.helpers import Tenant, error_code
+from tests.live_server import live_server
+
+
+def _caller(tenant: Tenant, strategy: str, numbers: list[str], **fields: Any) -> dict[str, Any]:
+    agent = tenant.agent("outbound", outbound_strategy=strategy, **fields)
+    for e164 in numbers:
+        tenant.number(e164)
+    tenant.put(f"/v1/agents/{agent['id']}/numbers", {"phone_numbers": numbers})
+    return agent
+
+
+def _select(tenant: Tenant, agent: dict[str, Any], to: str) -> dict[str, Any]:
+    response = tenant.post("/v1/routing/outbound", {"agent_id": agent["id"], "to": to})
+    assert response.status_code == 200, response.text
+    return dict(response.json()["data"])
+
+
+def test_primary_strategy_uses_the_primary_then_falls_back(tenant: Tenant) -> None:
+    agent = _caller(tenant, "primary", ["+12025550101", "+12025550102"])
+    primary = tenant.get("/v1/numbers/+12025550102").json()["data"]
+    tenant.patch(f"/v1/agents/{agent['id']}", {"primary_number_id": primary["id"]})
+    chosen = _select(tenant, agent, "+14155550100")
+    assert (chosen["number"]["e164"], chosen["reason"]) == ("+12025550102", "primary")
+    tenant.patch(f"/v1/numbers/{primary['id']}", {"max_calls_per_hour": 1})
+    fallback = _select(tenant, agent, "+14155550100")
+    assert (fallback["number"]["e164"], fallback["reason"]) == (
+        "+12025550101",
+        "primary_unavailable",
+    )
+
+
+def test_local_presence_prefers_area_code_then_country(tenant: Tenant) -> None:
+    agent = _caller(tenant, "local_presence", ["+12025550101", "+14155550101", "+33782990580"])
+    assert _select(tenant, agent, "+14155550199")["number"]["e164"] == "+14155550101"
+    assert _select(tenant, agent, "+14155550199")["reason"] == "same_area_code"
+    same_country = _select(tenant, agent, "+13125550100")
+    assert same_country["reason"] == "same_country"
+    assert same_country["number"]["country_code"] == "US"
+    assert _select(tenant, agent, "+33612345678")["number"]["e164"] == "+33782990580"
+    anywhere = _select(tenant, agent, "+4915112345678")
+    assert anywhere["reason"] == "any_country"
+
+
+def test_rotate_uses_the_least_recently_used(tenant: Tenant) -> None:
+    numbers = ["+12025550101", "+12025550102", "+12025550103"]
+    agent = _caller(tenant, "rotate", numbers)
+    picked = [_select(tenant, agent, "+14155550100")["number"]["e164"] for _ in range(6)]
+    assert sorted(picked[:3]) == numbers
+    assert picked[3:] == picked[:3]
+
+
+def test_caps_and_retry_after(tenant: Tenant) -> None:
+    agent = _caller(tenant, "rotate", ["+12025550101"])
+    tenant.patch("/v1/numbers/+12025550101", {"max_calls_per_hour": 2, "max_calls_per_day": 5})
+    counts = [_select(tenant, agent, "+14155550100")["calls_last_hour"] for _ in range(2)]
+    assert counts == [1, 2]
+    refused = tenant.post("/v1/routing/outbound", {"agent_id": agent["id"], "to": "+14155550100"})
+    assert refused.status_code == 409
+    assert error_code(refused) == "no_caller_id_available"
+    assert 3500 <= refused.json()["error"]["details"]["retry_after"] <= 3601
+
+
+def test_destination_countries_and_refusals(tenant: Tenant) -> None:
+    agent = _caller(tenant, "rotate", ["+12025550101"], allowed_outbound_countries=["US", "ca"])
+    assert agent["allowed_outbound_countries"] == ["US", "CA"]
+    refused = tenant.post("/v1/routing/outbound", {"agent_id": agent["id"], "to": "+33612345678"})
+    assert refused.status_code == 409
+    assert error_code(refused) == "destination_country_not_allowed"
+    empty = tenant.agent("outbound", name="No numbers")
+    none = tenant.post("/v1/routing/outbound", {"agent_id": empty["id"], "to": "+14155550100"})
+    assert error_code(none) == "no_caller_id_available"
+    inbound = tenant.agent("inbound")
+    wrong = tenant.post("/v1/routing/outbound", {"agent_id": inbound["id"], "to": "+14155550100"})
+    assert error_code(wrong) == "agent_type_mismatch"
+    bad = tenant.post("/v1/routing/outbound", {"agent_id": agent["id"], "to": "555"})
+    assert bad.status_code == 422
+    tenant.patch("/v1/numbers/+12025550101", {"status": "suspended"})
+    suspended = tenant.post("/v1/routing/outbound", {"agent_id": agent["id"], "to": "+14155550100"})
+    assert error_code(suspended) == "no_caller_id_available"
+
+
+@pytest.mark.postgres_only
+def test_caps_hold_exactly_under_fifty_selections_on_two_servers(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
+    tenant.patch("/v1/numbers/+12025550101", {"max_calls_per_hour": 13})
+    tenant.patch("/v1/numbers/+12025550102", {"max_calls_per_day": 9})
+    body = {"agent_id": agent["id"], "to": "+14155550100"}
+
+    async def fire(urls: list[str]) -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {tenant.key}"}
+        async with httpx.AsyncClient(
+            headers=headers, timeout=60, limits=httpx.Limits(max_connections=60)
+        ) as client:
+            return await asyncio.gather(
+                *(client.post(f"{urls[i % 2]}/v1/routing/outbound", json=body) for i in range(50))
+            )
+
+    with (
+        live_server(tenant.backend.url, tmp_path / "a.log") as first,
+        live_server(tenant.backend.url, tmp_path / "b.log") as second,
+    ):
+        responses = asyncio.run(fire([first, second]))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 22, [r.text for r in responses if r.status_code not in (200, 409)]
+    assert statuses.count(409) == 28
+    with tenant.backend.database.engine.connect() as connection:
+        per_number = dict(
+            connection.execute(
+                text(
+                    "SELECT n.e164, count(*) FROM caller_id_selections s "
+                    "JOIN phone_numbers n ON n.id = s.number_id GROUP BY n.e164"
+                )
+            ).all()
+        )
+    assert per_number == {"+12025550101": 13, "+12025550102": 9}
