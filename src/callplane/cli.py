@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import Database, create_db_engine
-from callplane.core.errors import DomainError
+from callplane.core.errors import DomainError, not_found
 from callplane.core.migrate import upgrade
 from callplane.settings import Settings, get_settings
 from callplane.workspaces import service as workspaces
@@ -110,10 +110,9 @@ def key_create(
     """Create an API key for a workspace; the key is printed once."""
     settings = get_settings()
     workspace_id = ids.parse("workspace", workspace)
-    if workspace_id is None:
-        console.print(f"[red]error[/red] workspace_not_found: no workspace '{workspace}'")
-        raise typer.Exit(code=1)
     try:
+        if workspace_id is None:
+            raise not_found("workspace", workspace)
         with _transaction(settings) as session:
             issued = workspaces.create_key(
                 session,
@@ -132,10 +131,9 @@ def key_revoke(key_id: str) -> None:
     """Revoke an API key by its id (key_…); requests with it get 401 from now on."""
     settings = get_settings()
     parsed = ids.parse("api_key", key_id)
-    if parsed is None:
-        console.print(f"[red]error[/red] api_key_not_found: no API key '{key_id}'")
-        raise typer.Exit(code=1)
     try:
+        if parsed is None:
+            raise not_found("api_key", key_id)
         with _transaction(settings) as session:
             workspaces.revoke_key(session, parsed)
     except DomainError as exc:
