@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from callplane.app import create_app
 from callplane.core.ratelimit import RateLimited, RedisCounter, build_rate_limiter
 from callplane.numbers import assignments
+from tests.conformance import seed_pages as seeds
 from tests.helpers import Tenant, settings_for
 
 SYNTHFLOW = "/compat/synthflow/v2"
@@ -125,6 +126,7 @@ def test_rate_limit_is_429_in_each_surface_shape(tenant: Tenant) -> None:
         assert statuses == [404, 404, 429]
         limited = client.post(url, json=body, headers=headers)
         assert limited.json()["error"]["code"] == "rate_limited"
+        seeds.validate(seeds.openapi(seeds.TRUEDY_UNASSIGN), 429, limited.json())
         assert int(limited.headers["retry-after"]) >= 1
         synthflow = client.delete(f"{SYNTHFLOW}/numbers/12025550199", headers=headers)
         assert synthflow.status_code == 429
@@ -143,6 +145,7 @@ def test_unexpected_failure_is_500_in_truedy_shape(
         {"number_id": "+12025550199", "assignment_type": "inbound"},
     )
     assert response.status_code == 500
+    seeds.validate(seeds.openapi(seeds.TRUEDY_UNASSIGN), 500, response.json())
     assert response.json() == {
         "error": {"code": "internal_error", "message": "internal server error", "details": None}
     }
