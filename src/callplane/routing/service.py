@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from sqlalchemy import func, insert, select
@@ -109,6 +110,7 @@ def load_inbound_route(
     )
 
 
+@lru_cache(maxsize=65_536)
 def caller_country(caller: str | None) -> str | None:
     """The country of a caller id, or None when it is withheld or not a phone number."""
     if not caller or not caller.startswith("+"):
