@@ -22,6 +22,9 @@ from callplane.core.middleware import (
 )
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
+from callplane.providers.registry import Providers
+from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from
+from callplane.providers.router import router as providers_router
 from callplane.settings import Settings, get_settings
 from callplane.workspaces.router import router as workspace_router
 
@@ -56,11 +59,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
     )
 
+    providers = Providers(settings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, in_flight + 8)
+        worker = None
+        if settings.release_worker:  # releases of deleted numbers, in this process
+            worker = BackgroundWorker(
+                ReleaseWorker(database, providers, policy_from(providers)),
+                settings.release_poll_seconds,
+            )
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -71,10 +85,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.providers = providers
     app.add_middleware(AdmissionMiddleware, limit=in_flight)
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
-    for router in (agents_router, numbers_router, events_router, workspace_router):
+    # providers_router first: its /v1/numbers/available etc. must win over /v1/numbers/{number}
+    for router in (
+        agents_router,
+        providers_router,
+        numbers_router,
+        events_router,
+        workspace_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -4,6 +4,17 @@ from callplane.agents.models import Agent
 from callplane.core.db import Base
 from callplane.events.models import Event
 from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.providers.models import ReleaseJob, SandboxNumber
 from callplane.workspaces.models import ApiKey, Workspace
 
-__all__ = ["Agent", "ApiKey", "Assignment", "Base", "Event", "PhoneNumber", "Workspace"]
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "Assignment",
+    "Base",
+    "Event",
+    "PhoneNumber",
+    "ReleaseJob",
+    "SandboxNumber",
+    "Workspace",
+]

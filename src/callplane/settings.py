@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
+    # Providers and the release worker (see callplane.providers).
+    public_base_url: str | None = None  # where Twilio reaches callplane; default http://host:port
+    twilio_api_base_url: str = "https://api.twilio.com"  # tests point it at a local server
+    twilio_monthly_cost_cents: int = Field(default=115, ge=0)
+    sandbox_monthly_cost_cents: int = Field(default=100, ge=0)
+    sandbox_fail_releases: int = Field(default=0, ge=0)  # fail the first N releases, for demos
+    release_worker: bool = True  # run the release worker inside `callplane serve`
+    release_poll_seconds: float = Field(default=2.0, gt=0)
+    release_backoff_seconds: float = Field(default=5.0, gt=0)
+    release_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    release_max_attempts: int = Field(default=20, ge=1)
+    release_lease_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("log_level")
     @classmethod
