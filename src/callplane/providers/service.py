@@ -131,13 +131,14 @@ def import_owned(
     """
     provider = providers.get(name, session, actor.workspace_id)
     owned = {o.e164: o for o in provider.owned()}
-    present = dict(
-        session.execute(
+    present = {
+        e164: workspace_id
+        for e164, workspace_id in session.execute(
             select(PhoneNumber.e164, PhoneNumber.workspace_id).where(
                 PhoneNumber.e164.in_(list(owned))
             )
-        ).tuples()
-    )
+        )
+    }
     mine = sorted(e for e, ws in present.items() if ws == actor.workspace_id)
     others = sorted(e for e, ws in present.items() if ws != actor.workspace_id)
     new = [o for e, o in sorted(owned.items()) if e not in present]
