@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import threading
 import uuid
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from callplane.core import ids
 from callplane.core.context import Actor
-from callplane.core.db import Database, utcnow
+from callplane.core.db import Database, create_db_engine, utcnow
 from callplane.core.errors import DomainError, InvalidInput, not_found
 from callplane.core.pagination import Page, decode_cursor, encode_cursor
 from callplane.core.tenancy import scoped
@@ -37,6 +38,7 @@ from callplane.events import service as events
 from callplane.numbers.models import PhoneNumber
 from callplane.providers.models import RELEASE_STATUSES, ReleaseJob
 from callplane.providers.registry import Providers
+from callplane.settings import Settings
 
 log = logging.getLogger("callplane.releases")
 
@@ -276,3 +278,21 @@ def policy_from(providers: Providers) -> Policy:
         s.release_max_attempts,
         s.release_lease_seconds,
     )
+
+
+def run_worker(settings: Settings, *, once: bool = False) -> int:
+    """``callplane worker``: work the queue until SIGTERM or Ctrl-C (or one pass with ``once``)."""
+    database = Database(create_db_engine(settings.database_url, pool_size=2, max_overflow=2))
+    providers = Providers(settings)
+    worker = ReleaseWorker(database, providers, policy_from(providers))
+    try:
+        if once:
+            return worker.run_once()
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        log.info("release worker started")
+        worker.run(stop, settings.release_poll_seconds)
+        return 0
+    finally:
+        database.engine.dispose()
