@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,8 @@ class FakeTwilio:
     requests: list[Seen] = field(default_factory=list)
     failures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delete_delay: float = 0.0  # seconds a DELETE takes, to kill a client in the middle of one
+    deletes_received: int = 0  # counted on arrival, before the delay
 
     def fail(self, method: str, times: int = 1, status: int = 500, code: int = 20500) -> None:
         self.failures.setdefault(method, []).extend([(status, code)] * times)
@@ -141,6 +144,9 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            if method == "DELETE":
+                state.deletes_received += 1
+                time.sleep(state.delete_delay)
             with state.lock:
                 status, body = self._route(method, parts.path, query, form)
                 state.requests.append(Seen(method, parts.path, query, form, status))

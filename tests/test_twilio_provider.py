@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +17,7 @@ from fastapi.testclient import TestClient
 from callplane.app import create_app
 from callplane.providers.releases import Policy, ReleaseWorker
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio
-from tests.helpers import Backend, Tenant, error_code, make_tenant, settings_for
+from tests.helpers import SECRET, Backend, Tenant, error_code, make_tenant, settings_for
 
 PUBLIC = "https://callplane.example.com"
 ACCOUNT = f"/2010-04-01/Accounts/{ACCOUNT_SID}"
@@ -210,3 +215,77 @@ def test_the_auth_token_never_reaches_a_log_or_the_audit_log(
     assert AUTH_TOKEN not in caplog.text  # ...without the token
     events = str(setup.tenant.events())
     assert AUTH_TOKEN not in events and "twilio_auth_token" in events
+
+
+# `callplane worker` as its own process, killed with SIGKILL in the middle of a release.
+
+
+def start_worker(backend: Backend, twilio_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": backend.url,
+        "CALLPLANE_SECRET_KEY": SECRET,
+        "CALLPLANE_TWILIO_API_BASE_URL": twilio_url,
+        "CALLPLANE_RELEASE_POLL_SECONDS": "0.05",
+        "CALLPLANE_RELEASE_LEASE_SECONDS": "1",
+        "CALLPLANE_RELEASE_BACKOFF_SECONDS": "0.05",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "callplane", "worker"], env=env, stdout=out, stderr=out
+        )
+
+
+def wait_for(condition: Callable[[], object], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_process_loses_nothing_and_releases_nothing_twice(
+    setup: Setup, tmp_path: Path
+) -> None:
+    numbers = ["+14155550100", "+14155550101", "+14155550102"]
+    setup.twilio.for_sale = list(numbers)
+    buy(setup, *numbers)
+    sids = set(setup.twilio.owned)
+    for e164 in numbers:
+        assert setup.tenant.delete(f"/v1/numbers/{e164}").status_code == 200
+    setup.twilio.delete_delay = 1.0
+    log = tmp_path / "worker.log"
+
+    first = start_worker(setup.tenant.backend, setup.twilio.url, log)
+    try:
+        # Kill it while its first DELETE is in flight (Twilio will still carry it out).
+        wait_for(
+            lambda: setup.twilio.deletes_received or first.poll() is not None, 30, log.read_text()
+        )
+        assert first.poll() is None, log.read_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    setup.twilio.delete_delay = 0.0
+    jobs = setup.tenant.get("/v1/numbers/releases").json()["data"]
+    assert [j["status"] for j in jobs] == ["pending"] * 3  # nothing recorded, nothing lost
+
+    second = start_worker(setup.tenant.backend, setup.twilio.url, log)
+    try:
+
+        def all_released() -> bool:
+            data = setup.tenant.get("/v1/numbers/releases").json()["data"]
+            return all(j["status"] == "released" for j in data)
+
+        wait_for(all_released, 30, log.read_text())
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(10)
+    assert setup.twilio.owned == {}
+    deleted = setup.twilio.seen("DELETE", status=204)
+    assert sorted(r.path.rsplit("/", 1)[1][:-5] for r in deleted) == sorted(sids)  # once each
+    assert second.returncode == 0, log.read_text()
+    # The DELETE in flight at the kill was carried out by Twilio; the restarted worker's second
+    # one found nothing to delete (404), which counts as released.
+    assert len(setup.twilio.seen("DELETE", status=404)) == 1
