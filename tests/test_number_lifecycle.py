@@ -86,7 +86,7 @@ def test_search_purchase_attach_delete_release_exactly_once(tenant: Tenant) -> N
     assert sandbox_row(tenant, candidates[1]).status == "owned"
     assert tenant.get("/v1/numbers/summary").json()["data"]["monthly_cost_cents"] == 100
     types = [e["type"] for e in tenant.events()]
-    for kind in ("number.purchased", "number.release_scheduled", "number.release_released"):
+    for kind in ("number.purchased", "number.release_scheduled", "number.released"):
         assert kind in types
 
 

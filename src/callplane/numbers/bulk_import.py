@@ -26,6 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
+from callplane.core.errors import DomainError
+from callplane.core.phone import parse_e164
+
 BATCH = 1000
 NUMBER_COLUMNS = ("e164", "phone_number", "number")
 _INDEX = re.compile(r"^numbers\[(\d+)\]")
@@ -91,9 +94,14 @@ class Report:
 
 
 def read_rows(path: Path) -> tuple[list[Row], list[Rejected]]:
-    """Rows of the CSV with their line numbers; a header names the columns, else column 1."""
+    """Rows of the CSV with their line numbers; a header names the columns, else column 1.
+
+    Numbers are checked here with the server's own parser (``callplane.core.phone``), so a
+    batch is refused on the server only in rare cases (a number someone else imported).
+    """
     rows: list[Row] = []
     rejected: list[Rejected] = []
+    first_line: dict[str, int] = {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         columns: dict[str, int] = {"e164": 0}
@@ -108,11 +116,19 @@ def read_rows(path: Path) -> tuple[list[Row], list[Rejected]]:
                     n: names.index(n) for n in ("friendly_name", "monthly_cost_cents") if n in names
                 }
                 continue
-            rows_or_error = _row(line, record, columns)
-            if isinstance(rows_or_error, Rejected):
-                rejected.append(rows_or_error)
+            row = _row(line, record, columns)
+            if isinstance(row, Row) and row.e164 in first_line:
+                row = Rejected(
+                    line,
+                    row.e164,
+                    "duplicate_in_file",
+                    f"same number as line {first_line[row.e164]}",
+                )
+            if isinstance(row, Rejected):
+                rejected.append(row)
             else:
-                rows.append(rows_or_error)
+                first_line[row.e164] = line
+                rows.append(row)
     return rows, rejected
 
 
@@ -121,15 +137,19 @@ def _row(line: int, record: list[str], columns: dict[str, int]) -> Row | Rejecte
         index = columns.get(name)
         return record[index].strip() if index is not None and index < len(record) else ""
 
-    e164 = cell("e164")
-    if not e164:
+    text = cell("e164")
+    if not text:
         return Rejected(line, "", "missing_number", "no phone number in this row")
+    try:
+        e164 = parse_e164(text, "e164").e164
+    except DomainError as exc:
+        return Rejected(line, text, exc.code, exc.message)
     cost_text = cell("monthly_cost_cents")
     cost = None
     if cost_text:
         if not cost_text.isdigit():
             return Rejected(
-                line, e164, "invalid_monthly_cost", f"monthly_cost_cents {cost_text!r} is not cents"
+                line, text, "invalid_monthly_cost", f"monthly_cost_cents {cost_text!r} is not cents"
             )
         cost = int(cost_text)
     return Row(line, e164, cell("friendly_name") or None, cost)

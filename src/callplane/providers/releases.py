@@ -142,6 +142,12 @@ class ReleaseWorker:
     def claim(self, now: dt.datetime | None = None) -> Claim | None:
         """Step 1: take the oldest due job under a new lease, or None when nothing is due."""
         now = now or utcnow()
+        due = select(ReleaseJob.id).where(
+            ReleaseJob.status == "pending", ReleaseJob.next_attempt_at <= now
+        )
+        with self.database.session(write=False) as session:
+            if session.scalar(due.limit(1)) is None:
+                return None  # an idle poll takes no write lock (SQLite has only one)
         with self.database.transaction() as session:
             job = session.scalar(
                 select(ReleaseJob)
@@ -207,7 +213,7 @@ class ReleaseWorker:
                 events.record(
                     session,
                     Actor(claim.workspace_id, None, None),
-                    f"number.release_{status}",
+                    "number.released" if status == "released" else "number.release_failed",
                     [ids.render("release", claim.job_id)],
                     after={"e164": claim.e164, "provider": claim.provider},
                 )
