@@ -107,7 +107,7 @@ def markdown(results: dict[str, dict[str, str]], command: str) -> str:
     metrics = list(next(iter(results.values())))
     lines = [
         START,
-        "## Bulk import from CSV: `callplane numbers import`",
+        "### Results",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with:",
         "",

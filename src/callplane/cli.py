@@ -1,4 +1,4 @@
-"""The ``callplane`` command: serve, migrate, and manage workspaces and API keys."""
+"""The ``callplane`` command: serve, migrate, workspaces and keys, release worker, CSV import."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from callplane.core.context import Actor
 from callplane.core.db import Database, create_db_engine
 from callplane.core.errors import DomainError
 from callplane.core.migrate import upgrade
+from callplane.numbers.bulk_import_cli import run_import
+from callplane.providers.releases import run_worker
 from callplane.settings import Settings, get_settings
 from callplane.workspaces import service as workspaces
 
@@ -153,8 +155,6 @@ def worker(
     once: Annotated[bool, typer.Option(help="Work the due releases once, then exit.")] = False,
 ) -> None:
     """Release deleted numbers at their providers (for deployments that run it apart)."""
-    from callplane.providers.releases import run_worker
-
     settings = get_settings()
     done = run_worker(settings, once=once)
     if once:
@@ -179,8 +179,6 @@ def numbers_import(
     Exits 0 when every row is in, 2 when some rows were rejected (listed with their line and
     reason), 1 when the import could not go on.
     """
-    from callplane.numbers.bulk_import import run_import
-
     if direction not in ("outbound", "inbound"):
         console.print("[red]error[/red] --direction must be outbound or inbound")
         raise typer.Exit(code=1)
