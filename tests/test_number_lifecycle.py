@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -252,3 +253,17 @@ def test_releases_are_private_to_their_workspace(tenant: Tenant, other_tenant: T
     assert releases(other_tenant) == []
     assert other_tenant.post(f"/v1/numbers/releases/{job['id']}/retry").status_code == 404
     assert other_tenant.get("/v1/numbers/summary").json()["data"]["total"] == 0
+
+
+def test_several_workers_share_the_queue_and_never_take_a_job_twice(tenant: Tenant) -> None:
+    numbers = [n["e164"] for n in buy(tenant, *(f"+1212555{i:04d}" for i in range(100, 130)))]
+    for e164 in numbers:
+        assert tenant.delete(f"/v1/numbers/{e164}").status_code == 200
+    workers = [worker(tenant) for _ in range(4)]
+    with ThreadPoolExecutor(len(workers)) as pool:
+        counts = list(pool.map(lambda w: w.run_once(), workers))
+    assert sum(counts) == 30, counts
+    jobs = releases(tenant)
+    assert len(jobs) == 30
+    assert {(j["status"], j["attempts"]) for j in jobs} == {("released", 1)}
+    assert {sandbox_row(tenant, e164).releases for e164 in numbers} == {1}
