@@ -191,7 +191,7 @@ class ReleaseWorker:
         now = now or utcnow()
         values: dict[str, object]
         if error is None:
-            values = {"status": "released", "released_at": now, "last_error": None}
+            values = {"status": "released", "released_at": now}  # last_error stays: history
         elif claim.attempts >= self.policy.max_attempts:
             values = {"status": "failed", "last_error": _describe(error)}
         else:
