@@ -25,7 +25,10 @@ POSTGRES_URL = os.environ.get(
     "CALLPLANE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 PG_SCHEMA = f"callplane_test_{os.getpid()}"
-TABLES = "assignments, events, api_keys, phone_numbers, agents, workspaces"
+TABLES = (
+    "release_jobs, sandbox_numbers, caller_id_selections, "
+    "assignments, events, api_keys, phone_numbers, agents, workspaces"
+)
 
 
 def _postgres_available() -> str | None:

@@ -70,7 +70,11 @@ class Tenant:
 
 
 def settings_for(backend: Backend) -> Settings:
-    return Settings(database_url=backend.url, secret_key=SECRET)  # type: ignore[arg-type]
+    return Settings(
+        database_url=backend.url,
+        secret_key=SECRET,  # type: ignore[arg-type]
+        release_worker=False,  # tests drive the release worker themselves
+    )
 
 
 def make_client(backend: Backend) -> TestClient:

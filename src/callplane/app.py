@@ -23,6 +23,9 @@ from callplane.core.middleware import (
 from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
+from callplane.providers.registry import Providers
+from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from
+from callplane.providers.router import router as providers_router
 from callplane.routing.router import router as routing_router
 from callplane.routing.runtime import RoutingRuntime
 from callplane.settings import Settings, get_settings
@@ -59,15 +62,26 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
     )
 
+    providers = Providers(settings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, in_flight + 8)
+        worker = None
+        if settings.release_worker:  # releases of deleted numbers, in this process
+            worker = BackgroundWorker(
+                ReleaseWorker(database, providers, policy_from(providers)),
+                settings.release_poll_seconds,
+            )
+            worker.start()
         routing.start()
         try:
             yield
         finally:
             routing.stop()
+            if worker is not None:
+                worker.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -86,11 +100,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.routing_cache_entries,
     )
     app.state.routing = routing
+    app.state.providers = providers
     app.add_middleware(AdmissionMiddleware, limit=in_flight)
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
+    # providers_router first: its /v1/numbers/available etc. must win over /v1/numbers/{number}
     for router in (
         agents_router,
+        providers_router,
         numbers_router,
         events_router,
         workspace_router,

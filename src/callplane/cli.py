@@ -1,9 +1,10 @@
-"""The ``callplane`` command: serve, migrate, and manage workspaces and API keys."""
+"""The ``callplane`` command: serve, migrate, workspaces and keys, release worker, CSV import."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,8 @@ from callplane.core.context import Actor
 from callplane.core.db import Database, create_db_engine
 from callplane.core.errors import DomainError, not_found
 from callplane.core.migrate import upgrade
+from callplane.numbers.bulk_import_cli import run_import
+from callplane.providers.releases import run_worker
 from callplane.settings import Settings, get_settings
 from callplane.workspaces import service as workspaces
 
@@ -24,6 +27,10 @@ workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(key_app, name="key")
+numbers_app = typer.Typer(
+    help="Numbers, through a running server's HTTP API.", no_args_is_help=True
+)
+app.add_typer(numbers_app, name="numbers")
 console = Console()
 
 
@@ -139,3 +146,41 @@ def key_revoke(key_id: str) -> None:
     except DomainError as exc:
         raise _fail(exc) from exc
     console.print(f"revoked {key_id}")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Work the due releases once, then exit.")] = False,
+) -> None:
+    """Release deleted numbers at their providers (for deployments that run it apart)."""
+    settings = get_settings()
+    done = run_worker(settings, once=once)
+    if once:
+        console.print(f"{done} release(s) attempted")
+
+
+@numbers_app.command("import")
+def numbers_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of numbers.")],
+    agent: Annotated[str | None, typer.Option(help="Give every number to this agent.")] = None,
+    direction: Annotated[
+        str, typer.Option(help="outbound (attach) or inbound (assign).")
+    ] = "outbound",
+    url: Annotated[str, typer.Option(envvar="CALLPLANE_URL")] = "http://127.0.0.1:8080",
+    api_key: Annotated[str, typer.Option(envvar="CALLPLANE_API_KEY", show_default=False)] = "",
+    report: Annotated[
+        Path | None, typer.Option(help="Also write the rejected rows to this CSV.")
+    ] = None,
+) -> None:
+    """Import a CSV (column e164, or the first column) in batches of 1,000; re-run to resume.
+
+    Exits 0 when every row is in, 2 when some rows were rejected (listed with their line and
+    reason), 1 when the import could not go on.
+    """
+    if direction not in ("outbound", "inbound"):
+        console.print("[red]error[/red] --direction must be outbound or inbound")
+        raise typer.Exit(code=1)
+    if not api_key:
+        console.print("[red]error[/red] set CALLPLANE_API_KEY (or --api-key)")
+        raise typer.Exit(code=1)
+    raise typer.Exit(code=run_import(console, url, api_key, file, agent, direction, report))

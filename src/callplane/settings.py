@@ -27,13 +27,25 @@ class Settings(BaseSettings):
     # Requests per minute per API key; 0 turns the limit off. Shared through Redis when set.
     rate_limit_per_minute: int = Field(default=0, ge=0)
     redis_url: str | None = None
-    # The URL the outside world (Twilio) reaches this server at; used to check signatures.
-    public_base_url: str | None = None
     # The media WebSocket calls stream to, unless the agent or its workspace names another.
     default_stream_url: str | None = None
     routing_cache_entries: int = Field(default=200_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
+    # Providers and the release worker (see callplane.providers).
+    # The URL the outside world (Twilio) reaches this server at: voice URLs of purchased numbers
+    # and webhook signature checks (which otherwise use the URL of the request).
+    public_base_url: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"  # tests point it at a local server
+    twilio_monthly_cost_cents: int = Field(default=115, ge=0)
+    sandbox_monthly_cost_cents: int = Field(default=100, ge=0)
+    sandbox_fail_releases: int = Field(default=0, ge=0)  # fail the first N releases, for demos
+    release_worker: bool = True  # run the release worker inside `callplane serve`
+    release_poll_seconds: float = Field(default=2.0, gt=0)
+    release_backoff_seconds: float = Field(default=5.0, gt=0)
+    release_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    release_max_attempts: int = Field(default=20, ge=1)
+    release_lease_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("log_level")
     @classmethod

@@ -18,6 +18,7 @@ PREFIXES = {
     "number": "num",
     "api_key": "key",
     "event": "evt",
+    "release": "rel",
 }
 
 

@@ -43,6 +43,8 @@ class PhoneNumber(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     source: Mapped[str] = mapped_column(String(16), default="imported")
     provider: Mapped[str | None] = mapped_column(String(64))
+    # The provider's own id of the number (a Twilio PN… sid), needed to release it.
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
     monthly_cost_cents: Mapped[int] = mapped_column(default=0)
     purchased_at: Mapped[dt.datetime | None]
     # Inbound routing when no agent can answer: forward to an E.164 or SIP URI, or reject.

@@ -13,8 +13,10 @@ from callplane.numbers.schemas import (
     NumberCreate,
     NumberOut,
     NumberUpdate,
+    SummaryOut,
     UnassignRequest,
 )
+from callplane.numbers.summary import summarize
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 
@@ -72,6 +74,12 @@ def unassign_number(
         session, actor, body.number_id, body.assignment_type, body.agent_id
     )
     return ok(NumberOut.of(result.number), actor)
+
+
+@router.get("/summary")
+def numbers_summary(actor: CurrentActor, session: DbSession) -> Envelope[SummaryOut]:
+    """Counts by status, country, type, provider and assignment, and the total monthly cost."""
+    return ok(SummaryOut.of(summarize(session, actor)), actor)
 
 
 @router.get("/{number}")

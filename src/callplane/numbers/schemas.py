@@ -10,6 +10,7 @@ from callplane.core.schemas import CountryList, Input, Name, iso
 from callplane.numbers.assignments import AttachResult
 from callplane.numbers.references import NumberRef, parse_refs
 from callplane.numbers.service import NumberInput, NumberView
+from callplane.numbers.summary import Summary
 
 Direction = Literal["inbound", "outbound"]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -154,3 +155,25 @@ class UnassignRequest(Input):
     number_id: Reference
     assignment_type: Direction
     agent_id: Reference | None = None
+
+
+class SummaryOut(BaseModel):
+    total: int
+    monthly_cost_cents: int
+    by_status: dict[str, int]
+    by_country: dict[str, int]
+    by_type: dict[str, int]
+    by_provider: dict[str, int]
+    by_assignment: dict[str, int]
+
+    @classmethod
+    def of(cls, s: Summary) -> SummaryOut:
+        return cls(
+            total=s.total,
+            monthly_cost_cents=s.monthly_cost_cents,
+            by_status=s.by_status,
+            by_country=s.by_country,
+            by_type=s.by_type,
+            by_provider=s.by_provider,
+            by_assignment=s.by_assignment,
+        )

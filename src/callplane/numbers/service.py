@@ -23,6 +23,7 @@ from callplane.core.tenancy import scoped
 from callplane.events import service as events
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.references import get_number
+from callplane.providers import releases
 
 UPDATABLE_FIELDS = (
     "friendly_name",
@@ -213,10 +214,15 @@ def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, A
 
 
 def delete_number(session: Session, actor: Actor, ref: str) -> NumberView:
-    """Detach the number from every agent and remove it, in one transaction (rule 8)."""
+    """Detach the number from every agent and remove it, in one transaction (rule 8).
+
+    A number bought through a provider leaves a release job in that same transaction: the
+    delete and the promise to cancel the subscription commit together or not at all.
+    """
     number = get_number(session, actor, ref, lock=True)
     removed = view(session, number)
     session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
+    releases.enqueue(session, actor, number)
     events.record(
         session,
         actor,
