@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
@@ -25,6 +25,7 @@ from callplane.workspaces.models import Workspace
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
+SELECTION_RETENTION = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,13 @@ def select_caller_id(session: Session, actor: Actor, agent_ref: str, to: str) ->
             agent_id=agent.id,
             to_e164=destination.e164,
             selected_at=now,
+        )
+    )
+    # Keep the log bounded: a week of history per number, pruned as the number is used.
+    session.execute(
+        delete(CallerIdSelection).where(
+            CallerIdSelection.number_id == chosen.id,
+            CallerIdSelection.selected_at < now - SELECTION_RETENTION,
         )
     )
     used = usage.get(chosen.id, _Usage())
