@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from callplane import __version__, compat
+from callplane import __version__, compat, health
 from callplane.agents.router import router as agents_router
 from callplane.core import error_handlers
 from callplane.core.db import Database, create_db_engine
@@ -26,7 +25,7 @@ from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
 from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from
 from callplane.providers.router import router as providers_router
-from callplane.routing.router import router as routing_router
+from callplane.routing import router as routing_api
 from callplane.routing.runtime import RoutingRuntime
 from callplane.settings import Settings, get_settings
 from callplane.workspaces.router import router as workspace_router
@@ -101,35 +100,44 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.routing = routing
     app.state.providers = providers
-    app.add_middleware(AdmissionMiddleware, limit=in_flight)
+    # Cache hits of the hot path use no thread and no connection; a miss takes one thread and
+    # holds no lock across it: neither can starve the pool, so neither waits for admission.
+    app.add_middleware(
+        AdmissionMiddleware, limit=in_flight, exempt=("/healthz", *routing_api.HOT_PATHS)
+    )
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
-    # providers_router first: its /v1/numbers/available etc. must win over /v1/numbers/{number}
+    # The probes first; providers_router before numbers_router (/v1/numbers/available must win
+    # over /v1/numbers/{number}).
     for router in (
+        health.router,
+        routing_api.router,
         agents_router,
         providers_router,
         numbers_router,
         events_router,
         workspace_router,
-        routing_router,
     ):
         app.include_router(router)
     compat.install(app)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
-        """The database answers."""
-        try:
-            with database.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:
-            logging.getLogger("callplane").warning("readiness check failed", exc_info=True)
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+    # Routes are matched in order. The media plane's hot path is a plain Starlette route,
+    # matched first: it skips FastAPI's per-request dependency machinery, and the generated
+    # OpenAPI document describes it from OPENAPI_PATHS.
+    app.router.routes[:0] = routing_api.HOT_ROUTES
+    _document(app, routing_api.OPENAPI_PATHS)
 
     return app
+
+
+def _document(app: FastAPI, extra_paths: dict[str, Any]) -> None:
+    """Add hand-written path items for the plain routes to the generated OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"] = {**extra_paths, **schema["paths"]}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -51,7 +51,7 @@ def _current_actor(request: Request, session: DbSession) -> Actor:
         session, bearer_token(request), settings.secret_key.get_secret_value(), request_id(request)
     )
     limiter: RateLimiter = request.app.state.rate_limiter
-    limiter.check(str(actor.key_id))
+    limiter.check(actor.key_id)
     return actor
 
 

@@ -6,8 +6,8 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +22,7 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 def new_request_id() -> str:
-    return "req_" + uuid.uuid4().hex[:24]
+    return "req_" + secrets.token_hex(12)
 
 
 class RequestContextMiddleware:

@@ -57,12 +57,12 @@ class RateLimiter:
         self.per_minute = per_minute
         self.counter = counter
 
-    def check(self, key: str) -> None:
+    def check(self, key: object) -> None:
         if self.per_minute <= 0:
             return
         now = time.time()
         window = int(now // WINDOW_SECONDS)
-        if self.counter.increment(key, window) > self.per_minute:
+        if self.counter.increment(str(key), window) > self.per_minute:
             retry_after = int((window + 1) * WINDOW_SECONDS - now) + 1
             raise RateLimited(
                 "rate_limited",

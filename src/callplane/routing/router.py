@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.routing import Route
 
 from callplane.core import ids
-from callplane.core.envelope import Envelope, meta
-from callplane.core.errors import Forbidden, not_found
+from callplane.core.envelope import Envelope, timestamp
+from callplane.core.errors import Forbidden, InvalidInput, not_found
 from callplane.core.http import CurrentActor, DbSession, bearer_token, ok
 from callplane.core.phone import parse_e164
 from callplane.core.schemas import Input
 from callplane.numbers.schemas import NumberOut
 from callplane.routing import service
 from callplane.routing.runtime import RoutingRuntime
-from callplane.routing.service import Resolution
+from callplane.routing.service import InboundRoute, Resolution
 from callplane.routing.twilio import signature_is_valid, twiml
 from callplane.settings import Settings
 
@@ -72,25 +74,75 @@ def resolution_body(resolution: Resolution) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/routing/inbound")
-async def resolve_inbound(
-    request: Request,
-    to: Annotated[str, Query(description="The dialed number, E.164")],
-    caller: Annotated[str | None, Query(alias="from", description="The caller, E.164")] = None,
-) -> Response:
-    """Which agent answers a call to ``to``: its stream, or the number's fallback, and why."""
+@lru_cache(maxsize=65_536)
+def _resolution_json(route: InboundRoute, caller_region: str | None) -> str:
+    """The ``data`` of a resolution, serialised once per route and caller country."""
+    return json.dumps(resolution_body(service.decide(route, caller_region)), separators=(",", ":"))
+
+
+async def resolve_inbound(request: Request) -> Response:
+    """Which agent answers a call to ``to``: its stream, or the number's fallback, and why.
+
+    The media plane asks this on every call, so it is the one hand-tuned endpoint: a plain
+    Starlette route matched first, cache hits that stay on the event loop, and an answer whose
+    ``data`` is serialised once per route and caller country.
+    """
     runtime = _runtime(request)
-    actor = await runtime.actor_for(bearer_token(request), request.state.request_id)
-    request.app.state.rate_limiter.check(str(actor.key_id))
-    e164 = parse_e164(to, "to").e164
-    route = await runtime.inbound_route(actor.workspace_id, e164)
+    runtime.sync()
+    request_id: str = request.state.request_id
+    actor = await runtime.actor_for(bearer_token(request), request_id)
+    request.app.state.rate_limiter.check(actor.key_id)
+    query = request.query_params
+    to = query.get("to")
+    if to is None:
+        raise InvalidInput("invalid_request", "to: Field required", {"field": "to"})
+    route = await runtime.inbound_route(actor.workspace_id, parse_e164(to, "to").e164)
     if route is None:
         raise not_found("number", to)
-    body = {
-        "data": resolution_body(service.decide(route, caller)),
-        "meta": meta(request.state.request_id).model_dump(),
-    }
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    data = _resolution_json(route, service.caller_country(query.get("from")))
+    body = f'{{"data":{data},"meta":{{"request_id":"{request_id}","ts":"{timestamp()}"}}}}'
+    return Response(body, media_type="application/json")
+
+
+HOT_PATHS = ("/v1/routing/inbound",)
+HOT_ROUTES = [Route(HOT_PATHS[0], resolve_inbound, methods=["GET"])]
+OPENAPI_PATHS: dict[str, Any] = {
+    "/v1/routing/inbound": {
+        "get": {
+            "tags": ["routing"],
+            "summary": "Resolve Inbound",
+            "description": "Which agent answers a call to `to`: its stream, or the number's "
+            "fallback (`action` connect, forward or reject), and the `reason`.",
+            "operationId": "resolve_inbound",
+            "parameters": [
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "The dialed number, E.164",
+                },
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "The caller, E.164",
+                },
+            ],
+            "security": [{"bearer": []}],
+            "responses": {
+                "200": {
+                    "description": "The resolution: `{data: {action, reason, number, agent, "
+                    "stream_url, destination}, meta}`"
+                },
+                "401": {"description": "Missing, invalid or revoked API key"},
+                "404": {"description": "`number_not_found`"},
+                "422": {"description": "`to` missing or not a possible number"},
+            },
+        }
+    },
+}
 
 
 @router.post("/v1/routing/outbound")
@@ -115,6 +167,7 @@ def select_outbound(
 async def twilio_voice(workspace_id: str, request: Request) -> Response:
     """Twilio's voice webhook: answers TwiML that streams the call to its agent."""
     runtime = _runtime(request)
+    runtime.sync()
     workspace = ids.parse("workspace", workspace_id)
     settings = await runtime.telephony_settings(workspace) if workspace else None
     if workspace is None or settings is None:
@@ -139,7 +192,7 @@ async def twilio_voice(workspace_id: str, request: Request) -> Response:
         e164 = None
     route = await runtime.inbound_route(workspace, e164) if e164 else None
     if route is not None:
-        resolution = service.decide(route, params.get("From"))
+        resolution = service.decide(route, service.caller_country(params.get("From")))
     return Response(twiml(resolution, params), media_type="application/xml")
 
 

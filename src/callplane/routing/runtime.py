@@ -55,6 +55,7 @@ class RoutingRuntime:
         self._keys: dict[str, tuple[tuple[int, int], _Key]] = {}
         self._changes = 0  # any invalidation; a key loaded across one is not cached
         self.feed: ChangeFeed | None = None
+        self.usable = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader_fd: int | None = None
 
@@ -71,13 +72,17 @@ class RoutingRuntime:
             self.feed.close()
         self.feed = None
 
-    def sync(self) -> bool:
-        """Apply pending changes; False means the caches cannot be trusted right now."""
+    def sync(self) -> None:
+        """Apply pending changes. Every request calls it once, before its first lookup.
+
+        While the feed is down (or not started) ``usable`` is False and lookups bypass the
+        caches, so nothing stale is ever served.
+        """
         if self.feed is None:
-            return False
-        healthy = self.feed.poll(self._invalidate_workspace, self._invalidate_all)
+            self.usable = False
+            return
+        self.usable = self.feed.poll(self._invalidate_workspace, self._invalidate_all)
         self._watch()
-        return healthy
 
     def _watch(self) -> None:
         fd = self.feed.fileno() if self.feed else None
@@ -86,7 +91,7 @@ class RoutingRuntime:
         if self._reader_fd is not None:
             self._loop.remove_reader(self._reader_fd)
         if fd is not None:
-            self._loop.add_reader(fd, self.sync)
+            self._loop.add_reader(fd, self.sync)  # drain eagerly, not only on lookups
         self._reader_fd = fd
 
     def _invalidate_workspace(self, workspace_id: uuid.UUID) -> None:
@@ -101,7 +106,7 @@ class RoutingRuntime:
         self._keys.clear()
 
     async def actor_for(self, token: str | None, request_id: str) -> Actor:
-        usable = self.sync()
+        usable = self.usable
         if not token:
             raise Unauthenticated(
                 "missing_api_key", "Authorization header with 'Bearer <api key>' is required"
@@ -118,7 +123,7 @@ class RoutingRuntime:
         return actor
 
     async def inbound_route(self, workspace_id: uuid.UUID, e164: str) -> InboundRoute | None:
-        usable = self.sync()
+        usable = self.usable
         cached = self.routes.get(workspace_id, e164) if usable else MISSING
         if cached is not MISSING:
             return cached  # type: ignore[return-value]
@@ -131,7 +136,7 @@ class RoutingRuntime:
         return route
 
     async def telephony_settings(self, workspace_id: uuid.UUID) -> TelephonySettings | None:
-        usable = self.sync()
+        usable = self.usable
         cached = self.settings.get(workspace_id, ANY_KEY) if usable else MISSING
         if cached is not MISSING:
             return cached  # type: ignore[return-value]

@@ -125,14 +125,16 @@ def caller_country(caller: str | None) -> str | None:
     )
 
 
-def decide(route: InboundRoute, caller: str | None) -> Resolution:
+def decide(route: InboundRoute, caller_region: str | None) -> Resolution:
     """The routing rule, pure: connect to the agent, or the number's fallback, with a reason.
 
-    A caller from a country the number does not accept is rejected (never forwarded); a caller
-    whose country cannot be told counts as not allowed when the number has a country list.
+    It depends on the caller only through its country (``caller_country``), so its answers can
+    be memoised per route and country. A caller from a country the number does not accept is
+    rejected (never forwarded); a caller whose country cannot be told counts as not allowed
+    when the number has a country list.
     """
     allowed = route.allowed_inbound_countries
-    if allowed is not None and caller_country(caller) not in allowed:
+    if allowed is not None and caller_region not in allowed:
         return Resolution(route, "reject", "country_not_allowed")
     if route.status != "active":
         return _fallback(route, "number_suspended")
