@@ -14,7 +14,7 @@ from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, not_found
-from callplane.core.pagination import Page, decode_cursor, encode_cursor
+from callplane.core.pagination import Page, keyset_page
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
 from callplane.numbers.models import Assignment
@@ -102,12 +102,8 @@ def list_agents(
         query = query.where(Agent.type == type_)
     if not include_archived:
         query = query.where(Agent.archived_at.is_(None))
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(Agent.id > after)
-    rows = list(session.scalars(query.order_by(Agent.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = keyset_page(session, query, Agent.id, cursor, limit)
+    rows = page.items
     primaries = {
         agent_id: number_id
         for agent_id, number_id in session.execute(
@@ -117,7 +113,7 @@ def list_agents(
         )
     }
     views = [AgentView(a, primaries.get(a.id)) for a in rows]
-    return Page(views, encode_cursor(rows[-1].id) if more else None)
+    return Page(views, page.next_cursor)
 
 
 def update_agent(session: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> AgentView:

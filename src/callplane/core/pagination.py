@@ -8,6 +8,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
 from callplane.core.errors import InvalidInput
 
 T = TypeVar("T")
@@ -20,6 +23,27 @@ MAX_LIMIT = 500
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+def keyset_page(
+    session: Session,
+    query: Select[T],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    cursor: str | None,
+    limit: int,
+    *,
+    newest_first: bool = False,
+) -> Page[T]:
+    """One page of ``query`` after ``cursor``, by id: an index seek, whatever the depth."""
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(id_column < after if newest_first else id_column > after)
+    order = id_column.desc() if newest_first else id_column
+    rows = list(session.scalars(query.order_by(order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last_id: uuid.UUID | None = getattr(rows[-1], "id", None) if rows else None
+    return Page(rows, encode_cursor(last_id) if more and last_id else None)
 
 
 def encode_cursor(last_id: uuid.UUID) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from callplane.core.context import Actor
-from callplane.core.pagination import Page, decode_cursor, encode_cursor
+from callplane.core.pagination import Page, keyset_page
 from callplane.core.tenancy import scoped
 from callplane.events.models import Event
 
@@ -50,10 +50,4 @@ def list_events(
     query = scoped(Event, actor.workspace_id)
     if type_:
         query = query.where(Event.type == type_)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(Event.id < after)
-    rows = list(session.scalars(query.order_by(Event.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if more else None)
+    return keyset_page(session, query, Event.id, cursor, limit, newest_first=True)

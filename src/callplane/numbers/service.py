@@ -17,7 +17,7 @@ from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, DomainError, InvalidInput
 from callplane.core.limits import check_batch_size
-from callplane.core.pagination import Page, decode_cursor, encode_cursor
+from callplane.core.pagination import Page, keyset_page
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
@@ -163,13 +163,8 @@ def list_numbers(
 ) -> Page[NumberView]:
     query = scoped(PhoneNumber, actor.workspace_id)
     query = _apply_filters(session, actor, query, filters)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(PhoneNumber.id > after)
-    rows = list(session.scalars(query.order_by(PhoneNumber.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(views(session, rows), encode_cursor(rows[-1].id) if more else None)
+    page = keyset_page(session, query, PhoneNumber.id, cursor, limit)
+    return Page(views(session, page.items), page.next_cursor)
 
 
 def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:

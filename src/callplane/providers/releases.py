@@ -32,7 +32,7 @@ from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import Database, create_db_engine, utcnow
 from callplane.core.errors import DomainError, InvalidInput, not_found
-from callplane.core.pagination import Page, decode_cursor, encode_cursor
+from callplane.core.pagination import Page, keyset_page
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
 from callplane.numbers.models import PhoneNumber
@@ -82,13 +82,7 @@ def list_releases(
                 {"field": "status", "value": status},
             )
         query = query.where(ReleaseJob.status == status)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(ReleaseJob.id < after)
-    rows = list(session.scalars(query.order_by(ReleaseJob.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if more else None)
+    return keyset_page(session, query, ReleaseJob.id, cursor, limit, newest_first=True)
 
 
 def retry_release(session: Session, actor: Actor, ref: str) -> ReleaseJob:
