@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 from sqlalchemy import insert
 
@@ -31,7 +29,7 @@ from callplane.core.db import Database, create_db_engine
 from callplane.core.ids import new_uuid
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.workspaces.service import create_workspace
-from import_and_list import DEFAULT_PG, ROOT, free_port, machine, numbers
+from import_and_list import DEFAULT_PG, ROOT, free_port, machine, numbers, wait_until_healthy
 
 __all__ = [
     "DEFAULT_PG",
@@ -277,18 +275,7 @@ def server(url: str, secret: str, tmp: Path, name: str = "server") -> Iterator[S
     base = f"http://127.0.0.1:{port}"
     srv: Server | None = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited ({proc.returncode}):\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not healthy in 60 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        wait_until_healthy(proc, base, log_path)
         srv = Server(base, proc.pid, log_path)
         yield srv
     finally:

@@ -77,6 +77,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
+    """Until ``/healthz`` answers; a server that exits or stays silent for 60 s is an error."""
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}):\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server not healthy in 60 s:\n{log_path.read_text()}")
+        time.sleep(0.2)
+
+
 @contextmanager
 def server(url: str, key: str, tmp: Path) -> Iterator[str]:
     """``callplane serve`` on a free port; always stopped (SIGTERM, then SIGKILL)."""
@@ -88,18 +104,7 @@ def server(url: str, key: str, tmp: Path) -> Iterator[str]:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited ({proc.returncode}):\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not healthy in 60 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        wait_until_healthy(proc, base, log_path)
         yield base
     finally:
         proc.terminate()
