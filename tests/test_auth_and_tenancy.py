@@ -106,3 +106,5 @@ def test_workspace_settings_keep_the_twilio_token_secret(tenant: Tenant) -> None
     assert tenant.events("workspace.updated")[0]["after"]["twilio_auth_token"] == "set"
     bad = tenant.patch("/v1/workspace", {"default_stream_url": "http://not-a-websocket"})
     assert bad.status_code == 422
+    not_ascii = tenant.patch("/v1/workspace", {"twilio_auth_token": "tokén-with-ünïcode-123"})
+    assert not_ascii.status_code == 422

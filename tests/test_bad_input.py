@@ -133,3 +133,20 @@ def test_query_parameters_are_validated(tenant: Tenant) -> None:
         response = tenant.get("/v1/numbers", params=params)
         assert response.status_code == 422, params
         assert error_code(response) == "invalid_request"
+
+
+def test_text_no_database_can_store_is_422(tenant: Tenant) -> None:
+    # JSON can carry NUL characters and unpaired surrogates; PostgreSQL cannot store them.
+    bodies = [
+        b'{"name": "a\\u0000b", "type": "inbound"}',
+        b'{"name": "a", "type": "inbound", "metadata": {"k\\u0000": 1}}',
+        b'{"name": "a", "type": "inbound", "tools": [{"x": "\\ud83d"}]}',
+    ]
+    for body in bodies:
+        status, reply = _raw(tenant, "POST", "/v1/agents", body)
+        assert status == 422, (body, reply)
+        assert reply["error"]["code"] == "invalid_request"  # type: ignore[index]
+    assert tenant.get("/v1/agents").json()["data"] == []
+    search = tenant.get("/v1/numbers", params={"q": "a\x00b"})
+    expected = (422, "unstorable_value") if tenant.backend.name == "postgresql" else (200, None)
+    assert (search.status_code, search.json().get("error", {}).get("code")) == expected

@@ -10,11 +10,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from callplane.core.error_handlers import Problem
 from callplane.core.errors import InvalidInput
 from callplane.core.http import CurrentActor, DbSession
+from callplane.core.schemas import Input
 from callplane.numbers import assignments, service
 from callplane.numbers.references import parse_refs
 
@@ -35,10 +36,8 @@ class StatusOk(BaseModel):
     status: str = "ok"
 
 
-class AttachBody(BaseModel):
+class AttachBody(Input):
     """The seed's ``oneOf``: E.164 numbers, or slugs."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     phone_numbers: list[str] | None = None
     phone_number_slugs: list[str] | None = None

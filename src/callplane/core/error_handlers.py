@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callplane.core.envelope import error_body
-from callplane.core.errors import Conflict, DomainError
+from callplane.core.errors import Conflict, DomainError, InvalidInput
 
 log = logging.getLogger("callplane.errors")
 
@@ -116,6 +116,20 @@ def install(app: FastAPI) -> None:
                 Conflict(
                     "concurrent_modification",
                     "a concurrent request changed the same resource; nothing was changed, retry",
+                )
+            ),
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # Input the validators let through but the database cannot store (a last line).
+        log.info("database refused a value: %s", type(exc.orig).__name__)
+        return _render(
+            request,
+            _as_problem(
+                InvalidInput(
+                    "unstorable_value",
+                    "a value in the request cannot be stored; nothing was changed",
                 )
             ),
         )

@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    model_validator,
 )
 
 Language = Annotated[
@@ -47,9 +48,45 @@ Tools = Annotated[list[Metadata], Field(max_length=50)]
 
 
 class Input(BaseModel):
-    """Request bodies: unknown fields and loose types are refused, not silently ignored."""
+    """Request bodies: unknown fields and loose types are refused, not silently ignored.
+
+    Text must also be storable: PostgreSQL refuses NUL characters and unpaired surrogates
+    (which JSON can carry as ``\\u0000`` and ``\\ud83d``), so they are a 422 here rather than
+    a database error later.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        if (problem := unstorable_text(data)) is not None:
+            raise ValueError(problem)
+        return data
+
+
+def unstorable_text(value: Any, path: str = "body") -> str | None:
+    """Where ``value`` holds text no database can store, and why; None when it is all fine."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"{path}: contains a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{path}: contains an unpaired surrogate, not valid Unicode text"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = unstorable_text(key, f"{path} (a key)") or unstorable_text(
+                item, f"{path}.{key}"
+            )
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if problem := unstorable_text(item, f"{path}[{index}]"):
+                return problem
+    return None
 
 
 def iso(value: dt.datetime | None) -> str | None:

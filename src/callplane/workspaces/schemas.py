@@ -8,7 +8,8 @@ from callplane.core import ids
 from callplane.core.schemas import Input, Name, iso
 from callplane.workspaces.models import Workspace
 
-Secret = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# Tokens go into HTTP Basic auth headers: printable ASCII only.
+Secret = Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
 class WorkspaceUpdate(Input):
