@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx2 as httpx
@@ -66,3 +67,26 @@ def test_changes_reach_every_server_before_its_next_resolution(
             revoke_key(session, key_id)
         revoked = client.get(f"{b}/v1/routing/inbound", params={"to": LINE})
         assert revoked.status_code == 401
+
+
+def test_a_change_retires_only_its_own_workspace(tenant: Tenant, other_tenant: Tenant) -> None:
+    runtime = tenant.client.app.state.routing  # type: ignore[attr-defined]
+    workspace = ids.parse("workspace", tenant.workspace_id)
+    tenant.number(LINE)
+    caller = tenant.agent("outbound")
+    tenant.put(f"/v1/agents/{caller['id']}/numbers", {"phone_numbers": [LINE]})
+
+    def generation_after_a_lookup() -> tuple[int, int]:
+        assert tenant.get("/v1/routing/inbound", params={"to": LINE}).status_code == 200
+        return tuple(runtime.routes.generation(workspace))  # type: ignore[return-value]
+
+    before = generation_after_a_lookup()
+    other_tenant.patch("/v1/workspace", {"name": "renamed"})  # another workspace's change
+    tenant.post("/v1/routing/outbound", {"agent_id": caller["id"], "to": "+14155550100"})
+    assert generation_after_a_lookup() == before  # a selection is usage, not a change
+    tenant.patch("/v1/workspace", {"name": "mine renamed"})
+    for _ in range(50):  # a NOTIFY travels asynchronously; SQLite's counter is read at once
+        if generation_after_a_lookup() != before:
+            break
+        time.sleep(0.02)
+    assert generation_after_a_lookup() != before

@@ -94,23 +94,35 @@ class PostgresChangeFeed:
 
 
 class SqliteChangeFeed:
-    """SQLite has no notifications; its data_version moves on every commit of another connection."""
+    """SQLite has no notifications. ``PRAGMA data_version`` moves on every commit of another
+    connection (any process); only then are the per-workspace change counters read, and only
+    the workspaces whose counter moved are retired."""
 
     def __init__(self, path: str) -> None:
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._version = self._read()
+        self._data_version = self._read_data_version()
+        self._counters = self._read_counters()
 
-    def _read(self) -> int:
+    def _read_data_version(self) -> int:
         return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def _read_counters(self) -> dict[str, int]:
+        rows = self._connection.execute("SELECT workspace_id, version FROM change_counters")
+        return {str(workspace): int(version) for workspace, version in rows}
 
     def fileno(self) -> int | None:
         return None
 
     def poll(self, on_workspace: Callable[[uuid.UUID], None], on_all: Callable[[], None]) -> bool:
-        version = self._read()
-        if version != self._version:
-            self._version = version
-            on_all()
+        data_version = self._read_data_version()
+        if data_version == self._data_version:
+            return True
+        self._data_version = data_version
+        counters = self._read_counters()
+        for workspace, version in counters.items():
+            if self._counters.get(workspace) != version:
+                on_workspace(uuid.UUID(workspace))
+        self._counters = counters
         return True
 
     def close(self) -> None:
