@@ -29,7 +29,7 @@ from callplane.core.db import Database, create_db_engine
 from callplane.core.ids import new_uuid
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.workspaces.service import create_workspace
-from import_and_list import DEFAULT_PG, ROOT, free_port, machine, numbers, wait_until_healthy
+from import_and_list import DEFAULT_PG, ROOT, free_port, machine, numbers, serve
 
 __all__ = [
     "DEFAULT_PG",
@@ -262,34 +262,16 @@ class Server:
 @contextmanager
 def server(url: str, secret: str, tmp: Path, name: str = "server") -> Iterator[Server]:
     """``callplane serve --no-migrate`` (1 worker) on a free port; always stopped."""
-    port, log_path = free_port(), tmp / f"{name}.log"
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "CALLPLANE_SECRET_KEY": secret,
         "CALLPLANE_LOG_LEVEL": "WARNING",
     }
-    cmd = [sys.executable, "-m", "callplane", "serve", "--no-migrate", "--port", str(port)]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    srv: Server | None = None
-    try:
-        wait_until_healthy(proc, base, log_path)
-        srv = Server(base, proc.pid, log_path)
-        yield srv
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        lines = log_path.read_text().splitlines()
-        if bad := [ln for ln in lines if "ERROR" in ln or "WARNING" in ln or "Traceback" in ln]:
-            print(f"{name} log: {len(bad)} WARNING/ERROR lines, first: {bad[0]}", file=sys.stderr)
-            if srv is not None:
-                srv.problems.extend(bad)
+    log_path = tmp / f"{name}.log"
+    with serve(env, ["--no-migrate"], log_path) as running:
+        srv = Server(running.base, running.pid, log_path, running.problems)
+        yield srv  # the log's WARNING/ERROR lines land in srv.problems once it has stopped
 
 
 def require_wrk() -> str:

@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,19 +94,26 @@ def wait_until_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path)
         time.sleep(0.2)
 
 
+@dataclass
+class Process:
+    """A running ``callplane serve``: where it answers, its pid, what it logged that is wrong."""
+
+    base: str
+    pid: int
+    problems: list[str] = field(default_factory=list)
+
+
 @contextmanager
-def server(url: str, key: str, tmp: Path) -> Iterator[str]:
-    """``callplane serve`` on a free port; always stopped (SIGTERM, then SIGKILL)."""
-    port, log_path = free_port(), tmp / "server.log"
-    env = {**os.environ, "DATABASE_URL": url, "CALLPLANE_LOG_LEVEL": "WARNING"}
-    env["CALLPLANE_BOOTSTRAP_API_KEY"] = key
-    cmd = [sys.executable, "-m", "callplane", "serve", "--port", str(port)]
+def serve(env: dict[str, str], args: list[str], log_path: Path) -> Iterator[Process]:
+    """``callplane serve ARGS`` on a free port; always stopped (SIGTERM, then SIGKILL)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "callplane", "serve", *args, "--port", str(port)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    running = Process(f"http://127.0.0.1:{port}", proc.pid)
     try:
-        wait_until_healthy(proc, base, log_path)
-        yield base
+        wait_until_healthy(proc, running.base, log_path)
+        yield running
     finally:
         proc.terminate()
         try:
@@ -115,7 +123,23 @@ def server(url: str, key: str, tmp: Path) -> Iterator[str]:
             proc.wait()
         lines = log_path.read_text().splitlines()
         if bad := [ln for ln in lines if "ERROR" in ln or "WARNING" in ln or "Traceback" in ln]:
-            print(f"server log: {len(bad)} WARNING/ERROR lines, first: {bad[0]}", file=sys.stderr)
+            print(
+                f"{log_path.name}: {len(bad)} WARNING/ERROR lines, first: {bad[0]}", file=sys.stderr
+            )
+            running.problems.extend(bad)
+
+
+@contextmanager
+def server(url: str, key: str, tmp: Path) -> Iterator[str]:
+    """A server that migrates and bootstraps its workspace with ``key``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CALLPLANE_LOG_LEVEL": "WARNING",
+        "CALLPLANE_BOOTSTRAP_API_KEY": key,
+    }
+    with serve(env, [], tmp / "server.log") as running:
+        yield running.base
 
 
 def call(client: httpx.Client, method: str, path: str, expect: int, **kw: Any) -> tuple[float, Any]:
