@@ -10,7 +10,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from callplane.core.db import Database, create_db_engine
 from callplane.core.ids import new_uuid
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.workspaces.service import create_workspace
-from import_and_list import DEFAULT_PG, ROOT, free_port, machine, numbers, serve
+from import_and_list import DEFAULT_PG, ROOT, free_port, machine, numbers, prepare, serve
 
 __all__ = [
     "DEFAULT_PG",
@@ -96,19 +95,6 @@ def source_state() -> str:
 
 def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
-
-
-def prepare(backend: str, tmp: Path, schema: str) -> tuple[str, str]:
-    """A fresh database; returns its URL and the server version for the report."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / 'bench.db'}", f"SQLite {sqlite3.sqlite_version}"
-    base = os.environ.get("CALLPLANE_BENCH_POSTGRES_URL", DEFAULT_PG)
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.execute(f"CREATE SCHEMA {schema}")
-        version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", f"PostgreSQL {version}"
 
 
 def drop_schema(schema: str) -> None:

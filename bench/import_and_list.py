@@ -59,17 +59,17 @@ def numbers(count: int, seed: int = 7) -> list[str]:
     return result
 
 
-def prepare(backend: str, tmp: Path) -> tuple[str, str]:
+def prepare(backend: str, tmp: Path, schema: str = SCHEMA) -> tuple[str, str]:
     """A fresh database; returns its URL and the server version for the report."""
     if backend == "sqlite":
         return f"sqlite:///{tmp / 'bench.db'}", f"SQLite {sqlite3.sqlite_version}"
     base = os.environ.get("CALLPLANE_BENCH_POSTGRES_URL", DEFAULT_PG)
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        conn.execute(f"CREATE SCHEMA {SCHEMA}")
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
         version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
     sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{SCHEMA}", f"PostgreSQL {version}"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", f"PostgreSQL {version}"
 
 
 def free_port() -> int:
