@@ -176,3 +176,22 @@ def test_twilio_webhook_refuses_a_bad_signature(tenant: Tenant) -> None:
     assert unsigned.status_code == 403
     unknown = tenant.client.post("/v1/telephony/twilio/ws_nope/voice", content="")
     assert unknown.status_code == 404
+
+
+def test_twilio_webhook_falls_back_when_no_stream_url_is_configured(tenant: Tenant) -> None:
+    """Twilio needs a URL to stream to: without one the call takes the number's fallback."""
+    tenant.patch("/v1/workspace", {"twilio_auth_token": TOKEN})
+    agent = tenant.agent("inbound", name="Front desk")
+    number = tenant.number(LINE)
+    tenant.patch(
+        f"/v1/numbers/{number['id']}",
+        {"fallback_action": "forward", "fallback_destination": "+14155550111"},
+    )
+    tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": number["id"], "agent_id": agent["id"], "assignment_type": "inbound"},
+    )
+    assert _resolve(tenant, LINE)["action"] == "connect"
+    status, body = _twilio_post(tenant, {"CallSid": "CA" + "3" * 32, "To": LINE})
+    assert status == 200, body
+    assert ET.fromstring(body).findtext("./Dial/Number") == "+14155550111"

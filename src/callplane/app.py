@@ -26,7 +26,7 @@ from callplane.providers.registry import Providers
 from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from
 from callplane.providers.router import router as providers_router
 from callplane.routing import router as routing_api
-from callplane.routing.runtime import RoutingRuntime
+from callplane.routing.lookups import RouteLookups
 from callplane.settings import Settings, get_settings
 from callplane.workspaces.router import router as workspace_router
 
@@ -74,11 +74,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 settings.release_poll_seconds,
             )
             worker.start()
-        routing.start()
         try:
             yield
         finally:
-            routing.stop()
+            lookups.close()
             if worker is not None:
                 worker.stop()
 
@@ -92,16 +91,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
-    routing = RoutingRuntime(
-        database,
+    lookups = RouteLookups(
+        database.engine,
         settings.secret_key.get_secret_value(),
         settings.default_stream_url,
-        settings.routing_cache_entries,
+        settings.lookup_connections,
     )
-    app.state.routing = routing
+    app.state.lookups = lookups
     app.state.providers = providers
-    # Cache hits of the hot path use no thread and no connection; a miss takes one thread and
-    # holds no lock across it: neither can starve the pool, so neither waits for admission.
+    # The hot path holds no lock and has its own bounded threads and connections (lookups.py):
+    # it cannot starve the pool, so it does not wait for admission.
     app.add_middleware(
         AdmissionMiddleware, limit=in_flight, exempt=("/healthz", *routing_api.HOT_PATHS)
     )

@@ -2,7 +2,7 @@
 
 from callplane.agents.models import Agent
 from callplane.core.db import Base
-from callplane.events.models import ChangeCounter, Event
+from callplane.events.models import Event
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.providers.models import ReleaseJob, SandboxNumber
 from callplane.routing.models import CallerIdSelection
@@ -14,7 +14,6 @@ __all__ = [
     "Assignment",
     "Base",
     "CallerIdSelection",
-    "ChangeCounter",
     "Event",
     "PhoneNumber",
     "ReleaseJob",

@@ -23,18 +23,3 @@ class Event(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class ChangeCounter(Base):
-    """How many changes each workspace has seen, bumped with every event (SQLite only).
-
-    PostgreSQL announces changes with ``NOTIFY``; SQLite cannot, so its readers compare these
-    counters instead, and only the workspaces that changed lose their cached routes.
-    """
-
-    __tablename__ = "change_counters"
-
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
-    version: Mapped[int] = mapped_column(default=0)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from callplane.core.context import Actor
 from callplane.core.pagination import Page, keyset_page
 from callplane.core.tenancy import scoped
-from callplane.events.models import ChangeCounter, Event
-
-CHANGES_CHANNEL = "callplane_changes"
+from callplane.events.models import Event
 
 
 def record(
@@ -35,21 +31,6 @@ def record(
         after=after,
     )
     session.add(event)
-    # Tell every process's caches, in the same transaction: only a committed change is seen.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_notify(:channel, :workspace)"),
-            {"channel": CHANGES_CHANNEL, "workspace": str(actor.workspace_id)},
-        )
-    else:
-        session.execute(
-            sqlite_insert(ChangeCounter)
-            .values(workspace_id=actor.workspace_id, version=1)
-            .on_conflict_do_update(
-                index_elements=[ChangeCounter.workspace_id],
-                set_={"version": ChangeCounter.version + 1},
-            )
-        )
     return event
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,12 +21,14 @@ from callplane.core.phone import parse_e164
 from callplane.core.schemas import Input
 from callplane.numbers.schemas import NumberOut
 from callplane.routing import service
-from callplane.routing.runtime import RoutingRuntime
+from callplane.routing.lookups import RouteLookups
 from callplane.routing.service import InboundRoute, Resolution
 from callplane.routing.twilio import signature_is_valid, twiml
 from callplane.settings import Settings
+from callplane.workspaces.service import require_token
 
 router = APIRouter(tags=["routing"])
+log = logging.getLogger("callplane.routing")
 
 
 class OutboundRequest(Input):
@@ -41,9 +44,9 @@ class SelectionOut(BaseModel):
     calls_last_day: int
 
 
-def _runtime(request: Request) -> RoutingRuntime:
-    runtime: RoutingRuntime = request.app.state.routing
-    return runtime
+def _lookups(request: Request) -> RouteLookups:
+    lookups: RouteLookups = request.app.state.lookups
+    return lookups
 
 
 def resolution_body(resolution: Resolution) -> dict[str, Any]:
@@ -70,6 +73,7 @@ def resolution_body(resolution: Resolution) -> dict[str, Any]:
             "voicemail_action": agent.voicemail_action,
         },
         "stream_url": resolution.stream_url,
+        "stream_url_configured": resolution.stream_url is not None,
         "destination": resolution.destination,
     }
 
@@ -81,24 +85,31 @@ def _resolution_json(route: InboundRoute, caller_region: str | None) -> str:
 
 
 async def resolve_inbound(request: Request) -> Response:
-    """Which agent answers a call to ``to``: its stream, or the number's fallback, and why.
+    """Which agent answers a call to ``to``: the agent and its stream, or the number's fallback.
 
     The media plane asks this on every call, so it is the one hand-tuned endpoint: a plain
-    Starlette route matched first, cache hits that stay on the event loop, and an answer whose
-    ``data`` is serialised once per route and caller country.
+    Starlette route matched first, the key and the route read in one prepared statement
+    (``lookups.py``: always current on every server), and an answer whose ``data`` is
+    serialised once per route and caller country.
     """
-    runtime = _runtime(request)
-    runtime.sync()
     request_id: str = request.state.request_id
-    actor = await runtime.actor_for(bearer_token(request), request_id)
-    request.app.state.rate_limiter.check(actor.key_id)
+    token = require_token(bearer_token(request))
     query = request.query_params
     to = query.get("to")
-    if to is None:
-        raise InvalidInput("invalid_request", "to: Field required", {"field": "to"})
-    route = await runtime.inbound_route(actor.workspace_id, parse_e164(to, "to").e164)
+    problem: InvalidInput | None = None
+    e164 = None
+    try:
+        if to is None:
+            raise InvalidInput("invalid_request", "to: Field required", {"field": "to"})
+        e164 = parse_e164(to, "to").e164
+    except InvalidInput as exc:
+        problem = exc  # answered after authentication: a bad key is told first
+    actor, route = await _lookups(request).resolve(token, e164, request_id)
+    request.app.state.rate_limiter.check(actor.key_id)
+    if problem is not None:
+        raise problem
     if route is None:
-        raise not_found("number", to)
+        raise not_found("number", str(to))
     data = _resolution_json(route, service.caller_country(query.get("from")))
     body = f'{{"data":{data},"meta":{{"request_id":"{request_id}","ts":"{timestamp()}"}}}}'
     return Response(body, media_type="application/json")
@@ -166,15 +177,18 @@ def select_outbound(
 @router.post("/v1/telephony/twilio/{workspace_id}/voice", tags=["telephony"])
 async def twilio_voice(workspace_id: str, request: Request) -> Response:
     """Twilio's voice webhook: answers TwiML that streams the call to its agent."""
-    runtime = _runtime(request)
-    runtime.sync()
     workspace = ids.parse("workspace", workspace_id)
-    settings = await runtime.telephony_settings(workspace) if workspace else None
-    if workspace is None or settings is None:
-        raise not_found("workspace", workspace_id)
     params = dict(
         parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     )
+    try:
+        e164: str | None = parse_e164(params.get("To", ""), "To").e164
+    except InvalidInput:
+        e164 = None  # a malformed To is answered like an unknown number
+    found = await _lookups(request).twilio(workspace, e164) if workspace else None
+    if found is None:
+        raise not_found("workspace", workspace_id)
+    settings, route = found
     if not settings.twilio_auth_token or not signature_is_valid(
         settings.twilio_auth_token,
         _public_url(request),
@@ -186,13 +200,15 @@ async def twilio_voice(workspace_id: str, request: Request) -> Response:
             "X-Twilio-Signature does not match this request and the workspace's Twilio auth token",
         )
     resolution = None
-    try:
-        e164 = parse_e164(params.get("To", ""), "To").e164
-    except Exception:  # noqa: BLE001 - a malformed To is answered like an unknown number
-        e164 = None
-    route = await runtime.inbound_route(workspace, e164) if e164 else None
     if route is not None:
         resolution = service.decide(route, service.caller_country(params.get("From")))
+        if resolution.action == "connect" and resolution.stream_url is None:
+            log.warning(
+                "twilio call to %s: its agent has no stream URL (agent, workspace or "
+                "CALLPLANE_DEFAULT_STREAM_URL); answering with the number's fallback",
+                route.e164,
+            )
+            resolution = service.fallback(route, "stream_url_not_configured")
     return Response(twiml(resolution, params), media_type="application/xml")
 
 

@@ -11,7 +11,6 @@ import phonenumbers
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from callplane.agents.models import Agent
 from callplane.agents.service import get_active_agent
 from callplane.core import ids
 from callplane.core.context import Actor
@@ -21,7 +20,6 @@ from callplane.core.phone import parse_e164
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.service import NumberView, view
 from callplane.routing.models import CallerIdSelection
-from callplane.workspaces.models import Workspace
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -67,50 +65,6 @@ class Resolution:
     destination: str | None = None
 
 
-def load_inbound_route(
-    session: Session, workspace_id: uuid.UUID, e164: str, default_stream_url: str | None
-) -> InboundRoute | None:
-    row = session.execute(
-        select(PhoneNumber, Agent, Workspace.default_stream_url)
-        .join(Workspace, Workspace.id == PhoneNumber.workspace_id)
-        .outerjoin(
-            Assignment,
-            (Assignment.number_id == PhoneNumber.id) & (Assignment.direction == "inbound"),
-        )
-        .outerjoin(Agent, Agent.id == Assignment.agent_id)
-        .where(PhoneNumber.workspace_id == workspace_id, PhoneNumber.e164 == e164)
-    ).first()
-    if row is None:
-        return None
-    number, agent, workspace_stream_url = row
-    agent_route = None
-    if agent is not None:
-        agent_route = AgentRoute(
-            id=agent.id,
-            name=agent.name,
-            type=agent.type,
-            persona=agent.persona,
-            instructions=agent.instructions,
-            voice=agent.voice,
-            language=agent.language,
-            webhook_url=agent.webhook_url,
-            voicemail_action=agent.voicemail_action,
-            stream_url=agent.stream_url or workspace_stream_url or default_stream_url,
-            archived=agent.archived_at is not None,
-        )
-    countries = number.allowed_inbound_countries
-    return InboundRoute(
-        workspace_id=number.workspace_id,
-        number_id=number.id,
-        e164=number.e164,
-        status=number.status,
-        allowed_inbound_countries=tuple(countries) if countries is not None else None,
-        fallback_action=number.fallback_action,
-        fallback_destination=number.fallback_destination,
-        agent=agent_route,
-    )
-
-
 @lru_cache(maxsize=65_536)
 def caller_country(caller: str | None) -> str | None:
     """The country of a caller id, or None when it is withheld or not a phone number."""
@@ -137,17 +91,16 @@ def decide(route: InboundRoute, caller_region: str | None) -> Resolution:
     if allowed is not None and caller_region not in allowed:
         return Resolution(route, "reject", "country_not_allowed")
     if route.status != "active":
-        return _fallback(route, "number_suspended")
+        return fallback(route, "number_suspended")
     if route.agent is None:
-        return _fallback(route, "no_inbound_agent")
+        return fallback(route, "no_inbound_agent")
     if route.agent.archived:
-        return _fallback(route, "agent_archived")
-    if not route.agent.stream_url:
-        return _fallback(route, "stream_url_not_configured")
+        return fallback(route, "agent_archived")
+    # Connect even without a stream URL: a media plane that brings its own still needs the agent.
     return Resolution(route, "connect", "assigned", route.agent, route.agent.stream_url)
 
 
-def _fallback(route: InboundRoute, reason: str) -> Resolution:
+def fallback(route: InboundRoute, reason: str) -> Resolution:
     if route.fallback_action == "forward" and route.fallback_destination:
         return Resolution(route, "forward", reason, destination=route.fallback_destination)
     return Resolution(route, "reject", reason)

@@ -97,11 +97,16 @@ def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:
     return record
 
 
-def authenticate(session: Session, token: str | None, secret: str, request_id: str) -> Actor:
+def require_token(token: str | None) -> str:
     if not token:
         raise Unauthenticated(
             "missing_api_key", "Authorization header with 'Bearer <api key>' is required"
         )
+    return token
+
+
+def authenticate(session: Session, token: str | None, secret: str, request_id: str) -> Actor:
+    token = require_token(token)
     record = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(token, secret)))
     if record is None:
         raise Unauthenticated("invalid_api_key", "the API key is not valid")
