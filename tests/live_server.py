@@ -40,7 +40,7 @@ def live_server(database_url: str, log_path: Path) -> Iterator[str]:
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a loaded machine starts slowly
             while True:
                 try:
                     if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from callplane.numbers.models import PhoneNumber
+from callplane.routing.models import CallerIdSelection
 from tests.helpers import Tenant, error_code
 from tests.live_server import live_server
 
@@ -128,3 +131,112 @@ def test_caps_hold_exactly_under_fifty_selections_on_two_servers(
             ).all()
         )
     assert per_number == {"+12025550101": 13, "+12025550102": 9}
+
+
+def _let_time_pass(tenant: Tenant, elapsed: dt.timedelta) -> None:
+    """Move every selection, and every number's usage stamps, ``elapsed`` into the past."""
+    with tenant.backend.database.transaction() as session:
+        for selection in session.scalars(select(CallerIdSelection)):
+            selection.selected_at -= elapsed
+        for number in session.scalars(select(PhoneNumber)):
+            for field in ("last_selected_at", "hour_edge", "day_edge", "capped_until"):
+                value = getattr(number, field)
+                if value is not None:
+                    setattr(number, field, value - elapsed)
+
+
+def test_the_windows_slide_and_raised_caps_apply_at_once(tenant: Tenant) -> None:
+    agent = _caller(tenant, "rotate", ["+12025550101"])
+    tenant.patch("/v1/numbers/+12025550101", {"max_calls_per_hour": 2, "max_calls_per_day": 3})
+    assert [_select(tenant, agent, "+14155550100")["calls_last_hour"] for _ in range(2)] == [1, 2]
+    body = {"agent_id": agent["id"], "to": "+14155550100"}
+    assert tenant.post("/v1/routing/outbound", body).status_code == 409
+    _let_time_pass(tenant, dt.timedelta(minutes=61))  # both calls leave the hour, not the day
+    third = _select(tenant, agent, "+14155550100")
+    assert (third["calls_last_hour"], third["calls_last_day"]) == (1, 3)
+    refused = tenant.post("/v1/routing/outbound", body)  # the day is full now
+    assert error_code(refused) == "no_caller_id_available"
+    assert 82_000 <= refused.json()["error"]["details"]["retry_after"] <= 86_400 - 61 * 60 + 1
+    tenant.patch("/v1/numbers/+12025550101", {"max_calls_per_day": 4})
+    assert _select(tenant, agent, "+14155550100")["calls_last_day"] == 4
+    _let_time_pass(tenant, dt.timedelta(days=2))  # nothing counts any more
+    fresh = _select(tenant, agent, "+14155550100")
+    assert (fresh["calls_last_hour"], fresh["calls_last_day"]) == (1, 1)
+
+
+def test_a_dry_run_decides_the_same_and_counts_nothing(tenant: Tenant) -> None:
+    agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
+    body = {"agent_id": agent["id"], "to": "+14155550100"}
+    dry = tenant.post("/v1/routing/outbound", {**body, "dry_run": True}).json()["data"]
+    real = _select(tenant, agent, "+14155550100")
+    assert dry["number"]["e164"] == real["number"]["e164"]
+    assert dry["calls_last_hour"] == real["calls_last_hour"] == 1
+    assert real["selection_id"].startswith("sel_")
+    assert real["number"]["outbound_agent_ids"] == [agent["id"]]
+    with tenant.backend.database.engine.connect() as connection:
+        logged = connection.execute(text("SELECT count(*) FROM caller_id_selections")).scalar()
+    assert logged == 1
+
+
+def test_bad_selection_requests_are_refused_clearly(tenant: Tenant, other_tenant: Tenant) -> None:
+    agent = _caller(tenant, "rotate", ["+12025550101"])
+    url = "/v1/routing/outbound"
+    malformed = tenant.client.post(url, content=b"{", headers=tenant.auth)
+    assert (malformed.status_code, error_code(malformed)) == (400, "malformed_json")
+    wrong_type = tenant.post(url, {"agent_id": agent["id"], "to": 14155550100})
+    assert (wrong_type.status_code, error_code(wrong_type)) == (422, "invalid_request")
+    assert wrong_type.json()["error"]["details"]["errors"][0]["field"] == "to"
+    unknown = tenant.post(url, {"agent_id": "agt_nope", "to": "+14155550100"})
+    assert (unknown.status_code, error_code(unknown)) == (404, "agent_not_found")
+    foreign = other_tenant.post(url, {"agent_id": agent["id"], "to": "+14155550100"})
+    assert (foreign.status_code, error_code(foreign)) == (404, "agent_not_found")
+    anonymous = tenant.client.post(url, json={"agent_id": agent["id"], "to": "+14155550100"})
+    assert (anonymous.status_code, error_code(anonymous)) == (401, "missing_api_key")
+    tenant.delete(f"/v1/agents/{agent['id']}")
+    archived = tenant.post(url, {"agent_id": agent["id"], "to": "+14155550100"})
+    assert (archived.status_code, error_code(archived)) == (409, "agent_archived")
+
+
+@pytest.mark.postgres_only
+def test_sixty_four_clients_on_two_servers_use_exactly_the_sum_of_the_caps(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    numbers = [f"+120255501{i:02d}" for i in range(10)]
+    agent = _caller(tenant, "rotate", numbers)
+    for e164 in numbers:
+        tenant.patch(f"/v1/numbers/{e164}", {"max_calls_per_hour": 5})
+    body = {"agent_id": agent["id"], "to": "+14155550100"}
+
+    async def fire(urls: list[str]) -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {tenant.key}"}
+        async with httpx.AsyncClient(
+            headers=headers, timeout=120, limits=httpx.Limits(max_connections=64)
+        ) as client:
+            return await asyncio.gather(
+                *(client.post(f"{urls[i % 2]}/v1/routing/outbound", json=body) for i in range(80))
+            )
+
+    with (
+        live_server(tenant.backend.url, tmp_path / "a.log") as first,
+        live_server(tenant.backend.url, tmp_path / "b.log") as second,
+    ):
+        responses = asyncio.run(fire([first, second]))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 50, [r.text for r in responses if r.status_code not in (200, 409)]
+    assert statuses.count(409) == 30
+    chosen = [r.json()["data"]["number"]["e164"] for r in responses if r.status_code == 200]
+    assert {e164: chosen.count(e164) for e164 in numbers} == dict.fromkeys(numbers, 5)
+
+
+def test_old_selections_are_pruned_and_counts_stay_right(tenant: Tenant) -> None:
+    agent = _caller(tenant, "rotate", ["+12025550101"])
+    _select(tenant, agent, "+14155550100")
+    _let_time_pass(tenant, dt.timedelta(days=3))
+    _select(tenant, agent, "+14155550100")
+    selector = tenant.client.app.state.caller_ids  # type: ignore[attr-defined]
+    asyncio.run(selector.prune())
+    with tenant.backend.database.engine.connect() as connection:
+        left = connection.execute(text("SELECT count(*) FROM caller_id_selections")).scalar()
+    assert left == 1
+    again = _select(tenant, agent, "+14155550100")
+    assert (again["calls_last_hour"], again["calls_last_day"]) == (2, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,11 +10,13 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from callplane import __version__, compat, health
 from callplane.agents.router import router as agents_router
 from callplane.core import error_handlers
 from callplane.core.db import Database, create_db_engine
+from callplane.core.hotdb import HotPool
 from callplane.core.middleware import (
     AdmissionMiddleware,
     RequestContextMiddleware,
@@ -27,8 +30,11 @@ from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy
 from callplane.providers.router import router as providers_router
 from callplane.routing import router as routing_api
 from callplane.routing.lookups import RouteLookups
+from callplane.routing.selection import CallerIdSelector
 from callplane.settings import Settings, get_settings
 from callplane.workspaces.router import router as workspace_router
+
+PRUNE_SECONDS = 600.0
 
 
 class _RequestIdFilter(logging.Filter):
@@ -74,10 +80,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 settings.release_poll_seconds,
             )
             worker.start()
+        pruning = asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS))
         try:
             yield
         finally:
-            lookups.close()
+            pruning.cancel()
+            hot_pool.close()
             if worker is not None:
                 worker.stop()
 
@@ -91,13 +99,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
-    lookups = RouteLookups(
-        database.engine,
-        settings.secret_key.get_secret_value(),
-        settings.default_stream_url,
-        settings.lookup_connections,
+    hot_pool = HotPool(database.engine, settings.hot_path_connections)
+    app.state.lookups = RouteLookups(
+        hot_pool, settings.secret_key.get_secret_value(), settings.default_stream_url
     )
-    app.state.lookups = lookups
+    app.state.caller_ids = caller_ids = CallerIdSelector(hot_pool)
     app.state.providers = providers
     # The hot path holds no lock and has its own bounded threads and connections (lookups.py):
     # it cannot starve the pool, so it does not wait for admission.
@@ -123,19 +129,26 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # matched first: it skips FastAPI's per-request dependency machinery, and the generated
     # OpenAPI document describes it from OPENAPI_PATHS.
     app.router.routes[:0] = routing_api.HOT_ROUTES
-    _document(app, routing_api.OPENAPI_PATHS)
+    _document(app, routing_api.OPENAPI_PATHS, routing_api.OPENAPI_MODELS)
 
     return app
 
 
-def _document(app: FastAPI, extra_paths: dict[str, Any]) -> None:
-    """Add hand-written path items for the plain routes to the generated OpenAPI document."""
+def _document(
+    app: FastAPI, extra_paths: dict[str, Any], models: tuple[type[BaseModel], ...]
+) -> None:
+    """Add hand-written path items for the plain routes, and their models, to the document."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
             schema["paths"] = {**extra_paths, **schema["paths"]}
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(found.pop("$defs", {}))
+                components[model.__name__] = found
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # The media WebSocket calls stream to, unless the agent or its workspace names another.
     default_stream_url: str | None = None
-    # Connections (and threads) the per-call lookups may hold at once, apart from the pool.
-    lookup_connections: int = Field(default=8, ge=1, le=256)
+    # Connections (and threads) the per-call paths may hold at once, apart from the pool.
+    hot_path_connections: int = Field(default=8, ge=1, le=256)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     # Providers and the release worker (see callplane.providers).

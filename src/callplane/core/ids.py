@@ -19,6 +19,7 @@ PREFIXES = {
     "api_key": "key",
     "event": "evt",
     "release": "rel",
+    "selection": "sel",
 }
 
 

@@ -56,6 +56,15 @@ class PhoneNumber(Timestamped, Base):
     # Outbound caller-ID caps over sliding windows; None means no cap.
     max_calls_per_hour: Mapped[int | None]
     max_calls_per_day: Mapped[int | None]
+    # Outbound usage, kept on the row a caller-ID selection locks so that caps are exact under
+    # concurrency (see routing/selection.py): selections in the sliding last hour and day, the
+    # window edges those counts were last brought up to, and until when the number is at a cap.
+    last_selected_at: Mapped[dt.datetime | None]
+    calls_hour: Mapped[int] = mapped_column(default=0, server_default="0")
+    calls_day: Mapped[int] = mapped_column(default=0, server_default="0")
+    hour_edge: Mapped[dt.datetime | None]
+    day_edge: Mapped[dt.datetime | None]
+    capped_until: Mapped[dt.datetime | None]
 
 
 class Assignment(Base):

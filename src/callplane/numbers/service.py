@@ -188,6 +188,8 @@ def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, A
     for name in UPDATABLE_FIELDS:
         if name in changes:
             setattr(number, name, changes[name])
+    if {"max_calls_per_hour", "max_calls_per_day"} & changes.keys():
+        number.capped_until = None  # the next selection re-checks the number under its new caps
     if number.fallback_action == "forward" and not number.fallback_destination:
         raise InvalidInput(
             "fallback_destination_required",

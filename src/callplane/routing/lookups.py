@@ -8,32 +8,19 @@ lookup itself. So the lookup *is* the check: authentication, the number, its inb
 the workspace's stream URL come back from one indexed query, always current, on every server.
 Measured against the cached design in docs/benchmarks.md.
 
-The statements bypass the ORM (a miss through it cost ten times the query) and run on a small
-pool of raw DBAPI connections in autocommit mode: no BEGIN/COMMIT round trips, no liveness
-ping, and on PostgreSQL server-side prepared statements.
+The statements bypass the ORM (a lookup through it cost ten times the query): see ``hotdb``.
 """
 
 from __future__ import annotations
 
-import json
-import queue
-import re
-import sqlite3
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
-from anyio import CapacityLimiter, to_thread
-from sqlalchemy import Engine
 
 from callplane.core.context import Actor
 from callplane.core.errors import Unauthenticated
+from callplane.core.hotdb import HotPool, Row, json_of, uuid_of
 from callplane.core.secrets import hash_api_key
-from callplane.routing.service import AgentRoute, InboundRoute
-
-Row = Sequence[Any]
+from callplane.routing.service import AgentFacts, AgentRoute, InboundRoute
 
 _ROUTE_COLUMNS = """
     n.id, n.e164, n.status, n.allowed_inbound_countries, n.fallback_action,
@@ -54,6 +41,14 @@ JOIN workspaces w ON w.id = k.workspace_id
 {_ROUTE_JOINS}
 WHERE k.key_hash = :key_hash
 """  # noqa: S608 - constant fragments; values are bound parameters
+# The key, and an agent of the key's workspace (NULLs when there is no such agent).
+AGENT_SQL = """
+SELECT k.workspace_id, k.id, k.revoked_at,
+  a.id, a.type, a.archived_at, a.outbound_strategy, a.allowed_outbound_countries
+FROM api_keys k
+LEFT JOIN agents a ON a.workspace_id = k.workspace_id AND a.id = :agent_id
+WHERE k.key_hash = :key_hash
+"""
 # The workspace's Twilio settings, and the dialed number in it.
 TWILIO_SQL = f"""
 SELECT w.twilio_auth_token, {_ROUTE_COLUMNS}
@@ -69,83 +64,59 @@ class TelephonySettings:
     default_stream_url: str | None
 
 
-class _Driver:
-    """What differs between the databases: connecting, parameters and column decoding."""
-
-    def __init__(self, engine: Engine) -> None:
-        url = engine.url
-        self.postgres = url.get_backend_name() == "postgresql"
-        if self.postgres:
-            self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        else:
-            self._path = url.database or ""
-
-    def connect(self) -> Any:
-        if self.postgres:
-            # prepare_threshold=0: prepare on first use; autocommit: one round trip per lookup.
-            return psycopg.connect(
-                self._conninfo, autocommit=True, prepare_threshold=0, connect_timeout=5
-            )
-        connection = sqlite3.connect(
-            self._path, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        connection.execute("PRAGMA busy_timeout=30000")
-        return connection
-
-    def statement(self, sql: str) -> str:
-        return re.sub(r":(\w+)", r"%(\1)s", sql) if self.postgres else sql
-
-    def uuid_param(self, value: uuid.UUID) -> uuid.UUID | str:
-        return value if self.postgres else value.hex
-
-    def uuid_column(self, value: Any) -> uuid.UUID:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
-
-    def json_column(self, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
-
-    @property
-    def errors(self) -> tuple[type[Exception], ...]:
-        return (psycopg.OperationalError,) if self.postgres else (sqlite3.OperationalError,)
-
-
 class RouteLookups:
-    """The hot path's reads, each one statement on a pooled raw connection in a worker thread."""
+    """The hot path's reads: one statement each, on the shared pool of raw connections."""
 
-    def __init__(
-        self, engine: Engine, secret: str, default_stream_url: str | None, connections: int
-    ) -> None:
+    def __init__(self, pool: HotPool, secret: str, default_stream_url: str | None) -> None:
+        self.pool = pool
         self.secret = secret
         self.default_stream_url = default_stream_url
-        self._driver = _Driver(engine)
-        self._resolve_sql = self._driver.statement(RESOLVE_SQL)
-        self._twilio_sql = self._driver.statement(TWILIO_SQL)
-        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        # Bounds both the threads and the connections the hot path can hold at once.
-        self._limiter = CapacityLimiter(connections)
+        self._resolve_sql = pool.statement(RESOLVE_SQL)
+        self._twilio_sql = pool.statement(TWILIO_SQL)
+        self._agent_sql = pool.statement(AGENT_SQL)
 
     async def resolve(
         self, token: str, e164: str | None, request_id: str
     ) -> tuple[Actor, InboundRoute | None]:
         """The key's actor and the route of ``e164`` in its workspace, in one round trip."""
-        row = await self._fetch(
-            self._resolve_sql, {"key_hash": hash_api_key(token, self.secret), "e164": e164}
+        key_hash = hash_api_key(token, self.secret)
+        row = await self.pool.run(
+            lambda db: db.one(self._resolve_sql, {"key_hash": key_hash, "e164": e164})
         )
-        if row is None:
-            raise Unauthenticated("invalid_api_key", "the API key is not valid")
-        if row[2] is not None:
-            raise Unauthenticated("revoked_api_key", "the API key has been revoked")
-        workspace_id = self._driver.uuid_column(row[0])
-        actor = Actor(workspace_id, self._driver.uuid_column(row[1]), request_id)
-        return actor, self._route(workspace_id, row[3:])
+        actor, row = _authenticated(row, request_id)
+        return actor, self._route(actor.workspace_id, row[3:])
+
+    async def agent(
+        self, token: str, agent_id: uuid.UUID | None, request_id: str
+    ) -> tuple[Actor, AgentFacts | None]:
+        """The key's actor and one agent of its workspace, in one round trip."""
+        key_hash = hash_api_key(token, self.secret)
+        row = await self.pool.run(
+            lambda db: db.one(
+                self._agent_sql,
+                {"key_hash": key_hash, "agent_id": db.uuid(agent_id) if agent_id else None},
+            )
+        )
+        actor, row = _authenticated(row, request_id)
+        if row[3] is None:
+            return actor, None
+        facts = AgentFacts(
+            id=uuid_of(row[3]),
+            type=row[4],
+            archived=row[5] is not None,
+            outbound_strategy=row[6],
+            allowed_outbound_countries=json_of(row[7]),
+        )
+        return actor, facts
 
     async def twilio(
         self, workspace_id: uuid.UUID, e164: str | None
     ) -> tuple[TelephonySettings, InboundRoute | None] | None:
         """The workspace's Twilio settings and the dialed number's route; None: no workspace."""
-        row = await self._fetch(
-            self._twilio_sql,
-            {"workspace_id": self._driver.uuid_param(workspace_id), "e164": e164},
+        row = await self.pool.run(
+            lambda db: db.one(
+                self._twilio_sql, {"workspace_id": db.uuid(workspace_id), "e164": e164}
+            )
         )
         if row is None:
             return None
@@ -160,7 +131,7 @@ class RouteLookups:
         agent = None
         if agent_id is not None:
             agent = AgentRoute(
-                id=self._driver.uuid_column(agent_id),
+                id=uuid_of(agent_id),
                 name=row[8],
                 type=row[9],
                 persona=row[10],
@@ -172,10 +143,10 @@ class RouteLookups:
                 stream_url=row[16] or workspace_stream_url or self.default_stream_url,
                 archived=row[17] is not None,
             )
-        countries = self._driver.json_column(countries)
+        countries = json_of(countries)
         return InboundRoute(
             workspace_id=workspace_id,
-            number_id=self._driver.uuid_column(number_id),
+            number_id=uuid_of(number_id),
             e164=e164,
             status=status,
             allowed_inbound_countries=tuple(countries) if countries is not None else None,
@@ -184,33 +155,11 @@ class RouteLookups:
             agent=agent,
         )
 
-    async def _fetch(self, sql: str, params: dict[str, Any]) -> Row | None:
-        return await to_thread.run_sync(self._run, sql, params, limiter=self._limiter)
 
-    def _run(self, sql: str, params: dict[str, Any]) -> Row | None:
-        """One statement; a connection that broke (a database restart) is replaced once."""
-        for attempt in (1, 2):
-            connection = self._checkout()
-            try:
-                row: Row | None = connection.execute(sql, params).fetchone()
-            except self._driver.errors:
-                connection.close()
-                if attempt == 2:
-                    raise
-                continue
-            self._idle.put(connection)
-            return row
-        raise AssertionError("unreachable")
-
-    def _checkout(self) -> Any:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            return self._driver.connect()
-
-    def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                return
+def _authenticated(row: Row | None, request_id: str) -> tuple[Actor, Row]:
+    """The actor of a row that starts with the key's workspace id, id and revocation time."""
+    if row is None:
+        raise Unauthenticated("invalid_api_key", "the API key is not valid")
+    if row[2] is not None:
+        raise Unauthenticated("revoked_api_key", "the API key has been revoked")
+    return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id), row

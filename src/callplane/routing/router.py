@@ -9,19 +9,21 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.routing import Route
 
 from callplane.core import ids
-from callplane.core.envelope import Envelope, timestamp
+from callplane.core.envelope import Meta, meta, timestamp
 from callplane.core.errors import Forbidden, InvalidInput, not_found
-from callplane.core.http import CurrentActor, DbSession, bearer_token, ok
+from callplane.core.http import bearer_token
 from callplane.core.phone import parse_e164
 from callplane.core.schemas import Input
 from callplane.numbers.schemas import NumberOut
 from callplane.routing import service
 from callplane.routing.lookups import RouteLookups
+from callplane.routing.selection import CallerIdSelector, OutboundAgent
 from callplane.routing.service import InboundRoute, Resolution
 from callplane.routing.twilio import signature_is_valid, twiml
 from callplane.settings import Settings
@@ -34,14 +36,21 @@ log = logging.getLogger("callplane.routing")
 class OutboundRequest(Input):
     agent_id: str
     to: str
+    dry_run: bool = False
 
 
 class SelectionOut(BaseModel):
+    selection_id: str
     number: NumberOut
     strategy: str
     reason: str
     calls_last_hour: int
     calls_last_day: int
+
+
+class SelectionResponse(BaseModel):
+    data: SelectionOut
+    meta: Meta
 
 
 def _lookups(request: Request) -> RouteLookups:
@@ -115,8 +124,56 @@ async def resolve_inbound(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-HOT_PATHS = ("/v1/routing/inbound",)
-HOT_ROUTES = [Route(HOT_PATHS[0], resolve_inbound, methods=["GET"])]
+async def select_outbound(request: Request) -> Response:
+    """Which number an agent's call to ``to`` goes out from, by the agent's strategy and caps.
+
+    A dialer asks this before every call: a plain route like the resolution, with the key and
+    the agent read in one statement and the selection in one short transaction
+    (``selection.py``). ``"dry_run": true`` decides the same and counts nothing.
+    """
+    request_id: str = request.state.request_id
+    token = require_token(bearer_token(request))
+    try:
+        body = OutboundRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        ) from None
+    actor, agent = await _lookups(request).agent(
+        token, ids.parse("agent", body.agent_id), request_id
+    )
+    request.app.state.rate_limiter.check(actor.key_id)
+    if agent is None:
+        raise not_found("agent", body.agent_id)
+    service.check_caller(agent, body.agent_id)
+    destination = service.check_destination(agent, body.to)
+    selector: CallerIdSelector = request.app.state.caller_ids
+    selection = await selector.select(
+        OutboundAgent(actor.workspace_id, agent.id, agent.outbound_strategy),
+        destination.e164,
+        service.caller_country(destination.e164),
+        dry_run=body.dry_run,
+    )
+    data = SelectionOut(
+        selection_id=ids.render("selection", selection.id),
+        number=NumberOut.of(selection.number),
+        strategy=selection.strategy,
+        reason=selection.reason,
+        calls_last_hour=selection.calls_last_hour,
+        calls_last_day=selection.calls_last_day,
+    )
+    return Response(
+        SelectionResponse(data=data, meta=meta(request_id)).model_dump_json(),
+        media_type="application/json",
+    )
+
+
+HOT_PATHS = ("/v1/routing/inbound", "/v1/routing/outbound")
+HOT_ROUTES = [
+    Route(HOT_PATHS[0], resolve_inbound, methods=["GET"]),
+    Route(HOT_PATHS[1], select_outbound, methods=["POST"]),
+]
+OPENAPI_MODELS: tuple[type[BaseModel], ...] = (OutboundRequest, SelectionResponse)
 OPENAPI_PATHS: dict[str, Any] = {
     "/v1/routing/inbound": {
         "get": {
@@ -153,25 +210,42 @@ OPENAPI_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/v1/routing/outbound": {
+        "post": {
+            "tags": ["routing"],
+            "summary": "Select Caller Id",
+            "description": "Which number an agent's call to `to` goes out from, by the agent's "
+            "strategy and the numbers' caps. `dry_run: true` decides the same and counts nothing.",
+            "operationId": "select_outbound",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/OutboundRequest"}}
+                },
+            },
+            "security": [{"bearer": []}],
+            "responses": {
+                "200": {
+                    "description": "The chosen number, why, and its use in the last hour and day",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/SelectionResponse"}
+                        }
+                    },
+                },
+                "400": {"description": "`malformed_json`"},
+                "401": {"description": "Missing, invalid or revoked API key"},
+                "404": {"description": "`agent_not_found`"},
+                "409": {
+                    "description": "`no_caller_id_available` (with `retry_after` when every "
+                    "number is at a cap), `agent_type_mismatch`, `agent_archived`, "
+                    "`destination_country_not_allowed`"
+                },
+                "422": {"description": "`invalid_request`, `invalid_phone_number`"},
+            },
+        }
+    },
 }
-
-
-@router.post("/v1/routing/outbound")
-def select_outbound(
-    body: OutboundRequest, actor: CurrentActor, session: DbSession
-) -> Envelope[SelectionOut]:
-    """Which number an agent's call to ``to`` goes out from, by the agent's strategy and caps."""
-    selection = service.select_caller_id(session, actor, body.agent_id, body.to)
-    return ok(
-        SelectionOut(
-            number=NumberOut.of(selection.number),
-            strategy=selection.strategy,
-            reason=selection.reason,
-            calls_last_hour=selection.calls_last_hour,
-            calls_last_day=selection.calls_last_day,
-        ),
-        actor,
-    )
 
 
 @router.post("/v1/telephony/twilio/{workspace_id}/voice", tags=["telephony"])

@@ -1,0 +1,171 @@
+"""Raw database access for the per-call paths: a small pool of DBAPI connections, no ORM.
+
+Each call of callplane's hot paths (inbound resolution, caller-ID selection) is a handful of
+fixed statements. Through the ORM their Python cost was ten times the database's; here each is
+a prepared statement on a connection in autocommit mode (no BEGIN/COMMIT round trip for a
+single read, no liveness ping), and transactions are written out where one is needed.
+
+The statements are written once with ``:name`` parameters; this module adapts them, and the
+values that SQLAlchemy stores differently per database (UUIDs, timestamps, JSON, booleans),
+to the driver in use, so the rows read and written here are the rows the ORM reads and writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import queue
+import re
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from anyio import CapacityLimiter, to_thread
+from sqlalchemy import Engine
+
+T = TypeVar("T")
+Row = Sequence[Any]
+_PARAMETER = re.compile(r"(?<!:):(\w+)")
+# SQLAlchemy's text form of a timestamp on SQLite; text order is time order.
+_SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class Transaction:
+    discarded = False
+
+    def discard(self) -> None:
+        """Roll back instead of committing: a dry run that decides everything and keeps nothing."""
+        self.discarded = True
+
+
+class HotConnection:
+    """One raw connection with the project's value conventions."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw = raw
+        self.postgres = postgres
+
+    def one(self, sql: str, params: dict[str, Any]) -> Row | None:
+        row: Row | None = self.raw.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: dict[str, Any]) -> list[Row]:
+        rows: list[Row] = self.raw.execute(sql, params).fetchall()
+        return rows
+
+    def run(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self.raw.execute(sql, params or {})
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """BEGIN (IMMEDIATE on SQLite: writers queue on the lock instead of failing late);
+        COMMIT at the end unless the block raised or called ``discard()``."""
+        self.raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        transaction = Transaction()
+        try:
+            yield transaction
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("ROLLBACK" if transaction.discarded else "COMMIT")
+
+    def uuid(self, value: uuid.UUID) -> uuid.UUID | str:
+        return value if self.postgres else value.hex
+
+    def timestamp(self, value: dt.datetime) -> dt.datetime | str:
+        return value if self.postgres else value.astimezone(dt.UTC).strftime(_SQLITE_TIMESTAMP)
+
+    def bool(self, value: bool) -> bool | int:
+        return value if self.postgres else int(value)
+
+
+def uuid_of(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
+
+
+def json_of(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def timestamp_of(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC) if value is not None else None
+    return dt.datetime.strptime(value, _SQLITE_TIMESTAMP).replace(tzinfo=dt.UTC)
+
+
+class HotPool:
+    """At most ``size`` raw connections, each used by one worker thread at a time."""
+
+    def __init__(self, engine: Engine, size: int) -> None:
+        url = engine.url
+        self.postgres = url.get_backend_name() == "postgresql"
+        if self.postgres:
+            self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self.errors: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+        else:
+            self._path = url.database or ""
+            self.errors = (sqlite3.OperationalError,)
+        self._idle: queue.SimpleQueue[HotConnection] = queue.SimpleQueue()
+        self._limiter = CapacityLimiter(size)
+
+    def statement(self, sql: str, *, postgres_only: str = "") -> str:
+        """``:name`` parameters in the driver's style; ``postgres_only`` appended there only."""
+        if not self.postgres:
+            return sql
+        return _PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%")) + postgres_only
+
+    async def run(self, work: Callable[[HotConnection], T]) -> T:
+        return await to_thread.run_sync(self._run, work, limiter=self._limiter)
+
+    def _run(self, work: Callable[[HotConnection], T]) -> T:
+        """``work`` on a pooled connection; a connection that broke (a restart) is replaced once.
+
+        Only a failure to reach the database is retried: ``work`` is all or nothing (one
+        statement, or one transaction), so a retry on a fresh connection cannot apply it twice.
+        """
+        for attempt in (1, 2):
+            connection = self._checkout()
+            try:
+                result = work(connection)
+            except self.errors:
+                broken = self._broken(connection)
+                connection.raw.close()
+                if attempt == 2 or not broken:
+                    raise
+                continue
+            except BaseException:
+                self._idle.put(connection)
+                raise
+            self._idle.put(connection)
+            return result
+        raise AssertionError("unreachable")
+
+    def _broken(self, connection: HotConnection) -> bool:
+        return bool(self.postgres and connection.raw.closed)
+
+    def _checkout(self) -> HotConnection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return HotConnection(self._connect(), self.postgres)
+
+    def _connect(self) -> Any:
+        if self.postgres:
+            # prepare_threshold=0: each statement is prepared on its first use.
+            return psycopg.connect(
+                self._conninfo, autocommit=True, prepare_threshold=0, connect_timeout=5
+            )
+        raw = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        raw.execute("PRAGMA busy_timeout=30000")
+        raw.execute("PRAGMA foreign_keys=ON")
+        return raw
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().raw.close()
+            except queue.Empty:
+                return

@@ -1,0 +1,322 @@
+"""Caller-ID selection in SQL: lock one number, count its usage on that row, record the call.
+
+Caps must be exact with many servers selecting for one agent at once, and selection must keep up
+with a dialer. Locking every candidate and counting a log read from another table did the
+first and not the second (all selections of an agent queued behind each other, and the count
+grew with the log). Here:
+
+- the candidate is chosen in SQL, in the strategy's order, and only that number is locked
+  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: concurrent selections take different numbers);
+- its usage lives on the locked row: counts of the sliding last hour and day, brought up to
+  date under the lock by subtracting the log entries that left each window since the last
+  selection (each entry is read once per window: the cost does not grow with the log);
+- a number found at a cap is marked ``capped_until`` the moment a slot frees, so the next
+  selections skip it without counting anything.
+
+On SQLite, writers are serialised by ``BEGIN IMMEDIATE``, and the same statements run unlocked.
+Timestamps come from the servers' clocks: a skew between servers can only make a cap stricter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from callplane.core import ids
+from callplane.core.db import utcnow
+from callplane.core.errors import Conflict
+from callplane.core.hotdb import HotConnection, HotPool, Row, json_of, timestamp_of, uuid_of
+from callplane.numbers.models import PhoneNumber
+from callplane.numbers.service import NumberView
+
+log = logging.getLogger("callplane.routing")
+MAX_PASSES = 1_000  # each pass but the last finds one more number at its cap
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+# 0, 1, 2: how well a number fits the strategy (see ``reason_for``); ties go to the least
+# recently used number, then to the oldest id.
+_CANDIDATE_SQL = """
+SELECT n.id,
+  CASE
+    WHEN :strategy = 'primary' AND s.is_primary THEN 0
+    WHEN :strategy = 'local_presence' AND substr(n.e164, 1, 5) = :area THEN 0
+    WHEN :strategy = 'local_presence' AND n.country_code = :region THEN 1
+    ELSE 2
+  END AS rank
+FROM assignments s
+JOIN phone_numbers n ON n.id = s.number_id
+WHERE s.agent_id = :agent_id AND n.status = 'active'
+  AND (n.capped_until IS NULL OR n.capped_until <= :now)
+ORDER BY rank, n.last_selected_at IS NOT NULL, n.last_selected_at, n.id
+LIMIT 1
+"""
+
+_NUMBER_COLUMNS = (
+    "id",
+    "workspace_id",
+    "e164",
+    "friendly_name",
+    "country_code",
+    "number_type",
+    "valid",
+    "status",
+    "source",
+    "provider",
+    "monthly_cost_cents",
+    "purchased_at",
+    "fallback_action",
+    "fallback_destination",
+    "allowed_inbound_countries",
+    "max_calls_per_hour",
+    "max_calls_per_day",
+    "created_at",
+    "updated_at",
+)
+
+# Bring the locked number's counts up to ``now`` and, if it is under its caps, count this call.
+# (Whether it did is read back from ``last_selected_at``: SQLite's RETURNING cannot name ``r``.)
+_WINDOW = """
+  CASE WHEN n.last_selected_at IS NULL OR n.last_selected_at <= :{since} THEN 0
+    ELSE n.calls_{unit} - (SELECT count(*) FROM caller_id_selections c
+      WHERE c.number_id = n.id AND c.selected_at > n.{unit}_edge AND c.selected_at <= :{since})
+  END AS {unit}_count,
+  CASE WHEN n.{unit}_edge IS NULL OR n.{unit}_edge < :{since} THEN :{since}
+    ELSE n.{unit}_edge END AS {unit}_edge"""
+_TAKE_SQL = f"""
+UPDATE phone_numbers SET
+  calls_hour = r.hour_count + r.ok,
+  calls_day = r.day_count + r.ok,
+  hour_edge = r.hour_edge,
+  day_edge = r.day_edge,
+  last_selected_at = CASE WHEN r.ok = 1 THEN :now ELSE phone_numbers.last_selected_at END,
+  capped_until = NULL
+FROM (
+  SELECT q.*,
+    CASE WHEN (q.max_calls_per_hour IS NULL OR q.hour_count < q.max_calls_per_hour)
+          AND (q.max_calls_per_day IS NULL OR q.day_count < q.max_calls_per_day)
+      THEN 1 ELSE 0 END AS ok
+  FROM (
+    SELECT n.id, n.max_calls_per_hour, n.max_calls_per_day,
+      {_WINDOW.format(unit="hour", since="hour_ago")},
+      {_WINDOW.format(unit="day", since="day_ago")}
+    FROM phone_numbers n WHERE n.id = :number_id
+  ) q
+) r
+WHERE phone_numbers.id = r.id
+RETURNING CASE WHEN phone_numbers.last_selected_at = :now THEN 1 ELSE 0 END,
+  phone_numbers.calls_hour, phone_numbers.calls_day,
+  {", ".join(f"phone_numbers.{c}" for c in _NUMBER_COLUMNS)}
+"""  # noqa: S608 - constant fragments; values are bound parameters
+
+# When a number at a cap gets a slot back: the oldest selection still blocking leaves its window.
+_BLOCKING_SQL = """
+SELECT selected_at FROM caller_id_selections
+WHERE number_id = :number_id AND selected_at > :since
+ORDER BY selected_at LIMIT 1 OFFSET :offset
+"""
+_CAP_SQL = "UPDATE phone_numbers SET capped_until = :until WHERE id = :number_id"
+_RECORD_SQL = """
+INSERT INTO caller_id_selections (id, workspace_id, number_id, agent_id, to_e164, selected_at)
+VALUES (:id, :workspace_id, :number_id, :agent_id, :to, :now)
+"""
+_ASSIGNMENTS_SQL = """
+SELECT agent_id, direction FROM assignments WHERE number_id = :number_id
+ORDER BY created_at, agent_id
+"""
+_POOL_SQL = """
+SELECT count(*), min(n.capped_until)
+FROM assignments s JOIN phone_numbers n ON n.id = s.number_id
+WHERE s.agent_id = :agent_id AND n.status = 'active'
+"""
+_PRUNE_SQL = "DELETE FROM caller_id_selections WHERE selected_at < :before"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    id: uuid.UUID
+    number: NumberView
+    strategy: str
+    reason: str
+    calls_last_hour: int
+    calls_last_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundAgent:
+    workspace_id: uuid.UUID
+    id: uuid.UUID
+    strategy: str
+
+
+def reason_for(strategy: str, rank: int) -> str:
+    """Why the number was chosen, from how well it fit the strategy (``_CANDIDATE_SQL``)."""
+    if strategy == "primary":
+        return "primary" if rank == 0 else "primary_unavailable"
+    if strategy == "local_presence":
+        return ("same_area_code", "same_country", "any_country")[rank]
+    return "least_recently_used"
+
+
+class CallerIdSelector:
+    """Runs one selection as one short transaction on the hot-path pool."""
+
+    def __init__(self, pool: HotPool) -> None:
+        self.pool = pool
+        self._candidate = pool.statement(
+            _CANDIDATE_SQL, postgres_only=" FOR UPDATE OF n SKIP LOCKED"
+        )
+        self._candidate_wait = pool.statement(_CANDIDATE_SQL, postgres_only=" FOR UPDATE OF n")
+        self._take = pool.statement(_TAKE_SQL)
+        self._blocking = pool.statement(_BLOCKING_SQL)
+        self._cap = pool.statement(_CAP_SQL)
+        self._record = pool.statement(_RECORD_SQL)
+        self._assignments = pool.statement(_ASSIGNMENTS_SQL)
+        self._pool_state = pool.statement(_POOL_SQL)
+        self._prune = pool.statement(_PRUNE_SQL)
+
+    async def select(
+        self, agent: OutboundAgent, to: str, region: str | None, *, dry_run: bool = False
+    ) -> Selection:
+        """The number to call ``to`` from; ``dry_run`` decides the same and then rolls back."""
+        return await self.pool.run(lambda db: self._select(db, agent, to, region, dry_run))
+
+    async def prune(self, older_than: dt.timedelta = 2 * DAY) -> None:
+        """Drop log entries no window counts any more (every count moved past them already).
+
+        A number used within the last day had its day edge moved to within two days of now by
+        that use, so what is older than two days was subtracted already or is never read.
+        """
+        before = utcnow() - older_than
+        await self.pool.run(lambda db: db.run(self._prune, {"before": db.timestamp(before)}))
+
+    async def prune_every(self, seconds: float) -> None:
+        """Prune outside the requests, for as long as the server runs."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.prune()
+            except Exception:
+                log.warning("pruning old caller-ID selections failed", exc_info=True)
+
+    def _select(
+        self, db: HotConnection, agent: OutboundAgent, to: str, region: str | None, dry_run: bool
+    ) -> Selection:
+        now = utcnow()
+        params: dict[str, Any] = {
+            "strategy": agent.strategy,
+            "area": to[:5] if to.startswith("+1") else "",
+            "region": region,
+            "agent_id": db.uuid(agent.id),
+            "now": db.timestamp(now),
+            "hour_ago": db.timestamp(now - HOUR),
+            "day_ago": db.timestamp(now - DAY),
+        }
+        # Each pass holds at most one number's lock: a number found at a cap is marked and
+        # committed before the next is tried, so two selections never wait on each other's.
+        for _ in range(MAX_PASSES):
+            with db.transaction() as transaction:
+                candidate = db.one(self._candidate, params)
+                if candidate is None and db.postgres:
+                    # Every free number is being selected right now: wait for one of them.
+                    candidate = db.one(self._candidate_wait, params)
+                if candidate is None:
+                    raise self._nothing_free(db, agent, params, now)
+                number_id, rank = candidate
+                taken = db.one(self._take, {**params, "number_id": number_id})
+                assert taken is not None  # the row is locked: it cannot have gone
+                if taken[0] != 1:
+                    until = self._free_at(db, taken, now)
+                    db.run(self._cap, {"number_id": number_id, "until": db.timestamp(until)})
+                    continue
+                selection_id = ids.new_uuid()
+                db.run(
+                    self._record,
+                    {
+                        **params,
+                        "id": db.uuid(selection_id),
+                        "workspace_id": db.uuid(agent.workspace_id),
+                        "number_id": number_id,
+                        "to": to,
+                    },
+                )
+                assignments = db.all(self._assignments, {"number_id": number_id})
+                if dry_run:
+                    transaction.discard()
+                return Selection(
+                    id=selection_id,
+                    number=_view(taken[3:], assignments),
+                    strategy=agent.strategy,
+                    reason=reason_for(agent.strategy, int(rank)),
+                    calls_last_hour=int(taken[1]),
+                    calls_last_day=int(taken[2]),
+                )
+        raise self._nothing_free(db, agent, params, now)
+
+    def _free_at(self, db: HotConnection, taken: Row, now: dt.datetime) -> dt.datetime:
+        """The moment the capped number can be used again (both windows, if both are full)."""
+        hour_count, day_count = int(taken[1]), int(taken[2])
+        cap_hour, cap_day = (
+            taken[3 + _NUMBER_COLUMNS.index("max_calls_per_hour")],
+            taken[3 + _NUMBER_COLUMNS.index("max_calls_per_day")],
+        )
+        free_at = now
+        for cap, count, window in ((cap_hour, hour_count, HOUR), (cap_day, day_count, DAY)):
+            if cap is None or count < cap:
+                continue
+            row = db.one(
+                self._blocking,
+                {
+                    "number_id": taken[3],
+                    "since": db.timestamp(now - window),
+                    "offset": count - cap,
+                },
+            )
+            blocking = timestamp_of(row[0]) if row else None
+            free_at = max(free_at, (blocking or now) + window)
+        return free_at
+
+    def _nothing_free(
+        self, db: HotConnection, agent: OutboundAgent, params: dict[str, Any], now: dt.datetime
+    ) -> Conflict:
+        count, first_free = db.one(self._pool_state, params) or (0, None)
+        agent_ref = ids.render("agent", agent.id)
+        if not count:
+            return Conflict(
+                "no_caller_id_available",
+                "the agent has no active outbound number",
+                {"agent_id": agent_ref, "retry_after": None},
+            )
+        free_at = timestamp_of(first_free) or now
+        return Conflict(
+            "no_caller_id_available",
+            "every number of this agent has reached its call cap",
+            {
+                "agent_id": agent_ref,
+                "retry_after": max(1, math.ceil((free_at - now).total_seconds())),
+            },
+        )
+
+
+def _view(columns: Row, assignments: list[Row]) -> NumberView:
+    values = dict(zip(_NUMBER_COLUMNS, columns, strict=True))
+    number = PhoneNumber(
+        **{
+            **values,
+            "id": uuid_of(values["id"]),
+            "workspace_id": uuid_of(values["workspace_id"]),
+            "valid": bool(values["valid"]),
+            "allowed_inbound_countries": json_of(values["allowed_inbound_countries"]),
+            "purchased_at": timestamp_of(values["purchased_at"]),
+            "created_at": timestamp_of(values["created_at"]),
+            "updated_at": timestamp_of(values["updated_at"]),
+        }
+    )
+    inbound = next((uuid_of(a) for a, direction in assignments if direction == "inbound"), None)
+    outbound = [uuid_of(a) for a, direction in assignments if direction == "outbound"]
+    return NumberView(number, inbound, outbound)
