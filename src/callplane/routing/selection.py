@@ -23,19 +23,35 @@ import asyncio
 import datetime as dt
 import logging
 import math
+import random
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+
 from callplane.core import ids
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict
-from callplane.core.hotdb import HotConnection, HotPool, Row, json_of, timestamp_of, uuid_of
+from callplane.core.hotdb import (
+    HotConnection,
+    HotPool,
+    Row,
+    Transaction,
+    json_of,
+    timestamp_of,
+    uuid_of,
+)
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.service import NumberView
 
 log = logging.getLogger("callplane.routing")
-MAX_PASSES = 1_000  # each pass but the last finds one more number at its cap
+MAX_PASSES = 1_000  # a pass takes a number, marks one as capped, or finds all busy
+BUSY_SECONDS = 5.0  # how long a selection retries while every free number is in use
+# A deadlock with a concurrent writer (e.g. an attach locking the agent, then the number)
+# rolls the pass back whole; the next pass starts afresh.
+TRANSIENT_ERRORS = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 
@@ -130,7 +146,9 @@ SELECT agent_id, direction FROM assignments WHERE number_id = :number_id
 ORDER BY created_at, agent_id
 """
 _POOL_SQL = """
-SELECT count(*), min(n.capped_until)
+SELECT count(*),
+  coalesce(sum(CASE WHEN n.capped_until IS NULL OR n.capped_until <= :now THEN 1 ELSE 0 END), 0),
+  min(n.capped_until)
 FROM assignments s JOIN phone_numbers n ON n.id = s.number_id
 WHERE s.agent_id = :agent_id AND n.status = 'active'
 """
@@ -171,7 +189,6 @@ class CallerIdSelector:
         self._candidate = pool.statement(
             _CANDIDATE_SQL, postgres_only=" FOR UPDATE OF n SKIP LOCKED"
         )
-        self._candidate_wait = pool.statement(_CANDIDATE_SQL, postgres_only=" FOR UPDATE OF n")
         self._take = pool.statement(_TAKE_SQL)
         self._blocking = pool.statement(_BLOCKING_SQL)
         self._cap = pool.statement(_CAP_SQL)
@@ -207,56 +224,92 @@ class CallerIdSelector:
     def _select(
         self, db: HotConnection, agent: OutboundAgent, to: str, region: str | None, dry_run: bool
     ) -> Selection:
-        now = utcnow()
-        params: dict[str, Any] = {
-            "strategy": agent.strategy,
-            "area": to[:5] if to.startswith("+1") else "",
-            "region": region,
-            "agent_id": db.uuid(agent.id),
-            "now": db.timestamp(now),
-            "hour_ago": db.timestamp(now - HOUR),
-            "day_ago": db.timestamp(now - DAY),
-        }
-        # Each pass holds at most one number's lock: a number found at a cap is marked and
-        # committed before the next is tried, so two selections never wait on each other's.
-        for _ in range(MAX_PASSES):
-            with db.transaction() as transaction:
-                candidate = db.one(self._candidate, params)
-                if candidate is None and db.postgres:
-                    # Every free number is being selected right now: wait for one of them.
-                    candidate = db.one(self._candidate_wait, params)
-                if candidate is None:
-                    raise self._nothing_free(db, agent, params, now)
-                number_id, rank = candidate
-                taken = db.one(self._take, {**params, "number_id": number_id})
-                assert taken is not None  # the row is locked: it cannot have gone
-                if taken[0] != 1:
-                    until = self._free_at(db, taken, now)
-                    db.run(self._cap, {"number_id": number_id, "until": db.timestamp(until)})
-                    continue
-                selection_id = ids.new_uuid()
-                db.run(
-                    self._record,
-                    {
-                        **params,
-                        "id": db.uuid(selection_id),
-                        "workspace_id": db.uuid(agent.workspace_id),
-                        "number_id": number_id,
-                        "to": to,
-                    },
-                )
-                assignments = db.all(self._assignments, {"number_id": number_id})
-                if dry_run:
-                    transaction.discard()
-                return Selection(
-                    id=selection_id,
-                    number=_view(taken[3:], assignments),
-                    strategy=agent.strategy,
-                    reason=reason_for(agent.strategy, int(rank)),
-                    calls_last_hour=int(taken[1]),
-                    calls_last_day=int(taken[2]),
-                )
-        raise self._nothing_free(db, agent, params, now)
+        """Pass after pass until a number is taken, or none can be.
+
+        No pass ever waits for a row lock (``SKIP LOCKED``), so selections cannot deadlock one
+        another: a number at its cap is marked and committed, and when every free number is
+        locked by other selections right now the pass ends and the next one starts shortly.
+        """
+        started = time.monotonic()
+        for attempt in range(MAX_PASSES):
+            now = utcnow()
+            params: dict[str, Any] = {
+                "strategy": agent.strategy,
+                "area": to[:5] if to.startswith("+1") else "",
+                "region": region,
+                "agent_id": db.uuid(agent.id),
+                "now": db.timestamp(now),
+                "hour_ago": db.timestamp(now - HOUR),
+                "day_ago": db.timestamp(now - DAY),
+            }
+            try:
+                with db.transaction() as transaction:
+                    selection = self._pass(db, transaction, agent, to, params, now, dry_run)
+            except _Busy:
+                if time.monotonic() - started > BUSY_SECONDS:
+                    raise Conflict(
+                        "no_caller_id_available",
+                        "every free number of this agent is in use by other selections",
+                        {"agent_id": ids.render("agent", agent.id), "retry_after": 1},
+                    ) from None
+                time.sleep(random.uniform(0, min(0.02, 0.001 * 2**attempt)))
+                continue
+            except TRANSIENT_ERRORS:
+                continue  # rolled back whole; nothing of it stays
+            if selection is not None:
+                return selection
+        raise Conflict(
+            "no_caller_id_available",
+            "no number of this agent could be taken; retry",
+            {"agent_id": ids.render("agent", agent.id), "retry_after": 1},
+        )
+
+    def _pass(
+        self,
+        db: HotConnection,
+        transaction: Transaction,
+        agent: OutboundAgent,
+        to: str,
+        params: dict[str, Any],
+        now: dt.datetime,
+        dry_run: bool,
+    ) -> Selection | None:
+        """Take the best free number, or mark the best one as capped (None), in one transaction."""
+        candidate = db.one(self._candidate, params)
+        if candidate is None:
+            total, free, first_free = db.one(self._pool_state, params) or (0, 0, None)
+            if free:
+                raise _Busy  # free numbers exist, locked by concurrent selections
+            raise self._nothing_free(agent, total, first_free, now)
+        number_id, rank = candidate
+        taken = db.one(self._take, {**params, "number_id": number_id})
+        assert taken is not None  # the row is locked: it cannot have gone
+        if taken[0] != 1:
+            until = self._free_at(db, taken, now)
+            db.run(self._cap, {"number_id": number_id, "until": db.timestamp(until)})
+            return None
+        selection_id = ids.new_uuid()
+        db.run(
+            self._record,
+            {
+                **params,
+                "id": db.uuid(selection_id),
+                "workspace_id": db.uuid(agent.workspace_id),
+                "number_id": number_id,
+                "to": to,
+            },
+        )
+        assignments = db.all(self._assignments, {"number_id": number_id})
+        if dry_run:
+            transaction.discard()
+        return Selection(
+            id=selection_id,
+            number=_view(taken[3:], assignments),
+            strategy=agent.strategy,
+            reason=reason_for(agent.strategy, int(rank)),
+            calls_last_hour=int(taken[1]),
+            calls_last_day=int(taken[2]),
+        )
 
     def _free_at(self, db: HotConnection, taken: Row, now: dt.datetime) -> dt.datetime:
         """The moment the capped number can be used again (both windows, if both are full)."""
@@ -282,11 +335,10 @@ class CallerIdSelector:
         return free_at
 
     def _nothing_free(
-        self, db: HotConnection, agent: OutboundAgent, params: dict[str, Any], now: dt.datetime
+        self, agent: OutboundAgent, total: int, first_free: Any, now: dt.datetime
     ) -> Conflict:
-        count, first_free = db.one(self._pool_state, params) or (0, None)
         agent_ref = ids.render("agent", agent.id)
-        if not count:
+        if not total:
             return Conflict(
                 "no_caller_id_available",
                 "the agent has no active outbound number",
@@ -301,6 +353,10 @@ class CallerIdSelector:
                 "retry_after": max(1, math.ceil((free_at - now).total_seconds())),
             },
         )
+
+
+class _Busy(Exception):
+    """Every free number is locked by another selection at this moment."""
 
 
 def _view(columns: Row, assignments: list[Row]) -> NumberView:
