@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -56,6 +57,9 @@ class PhoneNumber(Timestamped, Base):
     # Outbound caller-ID caps over sliding windows; None means no cap.
     max_calls_per_hour: Mapped[int | None]
     max_calls_per_day: Mapped[int | None]
+    # How a bring-your-own SIP trunk reaches the number (termination URI, auth user, proxy):
+    # kept for the clients that manage it, never a password.
+    sip_settings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Assignment(Base):
