@@ -33,7 +33,7 @@ from callplane.providers.base import Candidate, OwnedNumber, Provider, SearchQue
 from callplane.providers.registry import Providers
 
 MAX_PURCHASE = 100
-MAX_TYPED_SEARCH = 1000
+MAX_TYPED_SEARCH = 5000
 log = logging.getLogger("callplane.providers")
 
 
