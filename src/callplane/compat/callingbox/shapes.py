@@ -55,7 +55,7 @@ class CallingBoxAgentSummary(BaseModel):
     type: str
     persona: str | None
     instructions: str | None
-    voice: str | None
+    voice: str
     language: str | None
     returns: dict[str, Any]
     tools: list[dict[str, Any]] | None
@@ -77,7 +77,8 @@ class CallingBoxAgentSummary(BaseModel):
             "type": a.type,
             "persona": a.persona,
             "instructions": a.instructions,
-            "voice": a.voice,
+            # CallingBox types ``voice`` as a string; agents made elsewhere may have none.
+            "voice": a.voice or "",
             "language": a.language,
             "returns": a.returns,
             "tools": a.tools,
