@@ -110,7 +110,10 @@ def test_synthflow_migration_story(tenant: Tenant) -> None:
         {"friendly_name": "Outbound 1", "sip_term_uri": "pbx.example.com", "uac_enabled": True},
     )
     assert check(SYNTHFLOW_STATUS_OK, patched.json()) == {"status": "ok"}
+    second_patch = tenant.patch(f"{BASE}/numbers/{NUMBERS[1][1:]}", {"sip_auth_username": "u1"})
+    assert check(SYNTHFLOW_STATUS_OK, second_patch.json()) == {"status": "ok"}
     outbound_one = _number(tenant, NUMBERS[1])
+    assert outbound_one["sip_auth_username"] == "u1"
     assert outbound_one["friendly_name"] == "Outbound 1"
     assert outbound_one["sip_term_uri"] == "pbx.example.com"
     assert outbound_one["uac_enabled"] is True
@@ -182,6 +185,10 @@ def test_synthflow_bad_input(tenant: Tenant, other_tenant: Tenant) -> None:
     )
     _error(tenant.post(f"{BASE}/assistants", {"type": "widget", "name": "W", "agent": {}}), 400)
     _error(tenant.put(f"{BASE}/assistants/{receptionist}", {"is_recording": "yes"}), 400)
+    huge = {"agent": {"notes": "x" * 9000}}
+    assert (
+        "agent" in _error(tenant.put(f"{BASE}/assistants/{receptionist}", huge), 400)["description"]
+    )
     _error(tenant.patch(f"{BASE}/numbers/{NUMBERS[0][1:]}", {"uac_register_expires": 5}), 400)
     _error(tenant.get(f"{BASE}/numbers", params={**workspace, "limit": "all"}), 400)
     _error(tenant.get(f"{BASE}/numbers"), 400)  # workspace is required

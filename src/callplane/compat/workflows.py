@@ -64,9 +64,12 @@ def make_primary(session: Session, actor: Actor, agent_ref: str, number_ref: str
     return agents.update_agent(session, actor, agent_ref, {"primary_number_id": number_ref})
 
 
-def live_agent(session: Session, actor: Actor, agent_ref: str) -> AgentView:
-    """The agent for vendors that delete rather than archive: an archived one is gone."""
-    agent = agents.get_agent(session, actor, agent_ref)
+def live_agent(session: Session, actor: Actor, agent_ref: str, *, lock: bool = False) -> AgentView:
+    """The agent for vendors that delete rather than archive: an archived one is gone.
+
+    ``lock`` holds the agent for the rest of the transaction, for a read-merge-write of it.
+    """
+    agent = agents.get_agent(session, actor, agent_ref, lock=lock)
     if agent.archived_at is not None:
         raise not_found("agent", agent_ref)
     return agents.view(session, agent)

@@ -197,6 +197,8 @@ def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, A
     before = snapshot(view(session, number))
     if changes.get("fallback_destination") is not None:
         changes["fallback_destination"] = parse_destination(changes["fallback_destination"])
+    if changes.get("sip_settings") is not None:  # patched key by key, under the row lock
+        changes["sip_settings"] = {**(number.sip_settings or {}), **changes["sip_settings"]}
     for name in UPDATABLE_FIELDS:
         if name in changes:
             setattr(number, name, changes[name])

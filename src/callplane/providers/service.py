@@ -47,13 +47,15 @@ def search(
 ) -> list[Candidate]:
     """What the provider offers; ``number_type`` (local, toll_free, …) as ``phonenumbers`` sees it.
 
-    Providers search by area and digits only, so a type filter asks for a wider page first.
+    Providers search by area and digits only, so a type filter looks through the sandbox's whole
+    catalogue; a real provider is asked for one page (Twilio's search offers local numbers).
     """
     _check_query(query)
     provider = providers.get(name, session, actor.workspace_id)
     if number_type is None:
         return provider.search(query)
-    wider = provider.search(replace(query, limit=max(query.limit, MAX_TYPED_SEARCH)))
+    wide = MAX_TYPED_SEARCH if providers.embedded(name) else query.limit
+    wider = provider.search(replace(query, limit=max(query.limit, wide)))
     typed = [c for c in wider if parse_e164(c.e164, "phone_number").number_type == number_type]
     return typed[: query.limit]
 

@@ -10,10 +10,11 @@ the primary caller ID).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from callplane.agents import service as agents
@@ -25,7 +26,15 @@ from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.errors import InvalidInput
 from callplane.core.http import CurrentActor, DbSession
-from callplane.core.schemas import Input, Language, LongText, Metadata, Name, WebhookUrl
+from callplane.core.schemas import (
+    MAX_METADATA_BYTES,
+    Input,
+    Language,
+    LongText,
+    Metadata,
+    Name,
+    WebhookUrl,
+)
 from callplane.numbers import assignments, service
 from callplane.numbers.references import parse_refs
 from callplane.numbers.service import NumberView
@@ -47,6 +56,12 @@ class AgentConfig(Input):
     prompt: LongText | None = None
     voice_id: Name | None = None
     language: Language | None = None
+
+    @model_validator(mode="after")
+    def _small_extras(self) -> AgentConfig:
+        if len(json.dumps(self.model_extra or {})) > MAX_METADATA_BYTES:
+            raise ValueError(f"agent: its other settings exceed {MAX_METADATA_BYTES} bytes")
+        return self
 
 
 class AssistantFields(Input):
@@ -232,7 +247,7 @@ def update_assistant(
 ) -> AssistantSaved:
     """Change only what was sent; a ``phone_number`` is bound in the agent's direction."""
     ref = agent_ref(model_id)
-    current = workflows.live_agent(session, actor, ref).agent
+    current = workflows.live_agent(session, actor, ref, lock=True).agent
     meta = {**current.meta, VENDOR_KEY: body.kept(current.meta.get(VENDOR_KEY, {}))}
     agents.update_agent(session, actor, ref, {**body.columns(), "metadata": meta})
     return _saved(session, actor, ref, body)

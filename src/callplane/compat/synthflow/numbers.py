@@ -218,8 +218,7 @@ def update_phone_number(
     if "friendly_name" in body.model_fields_set:
         changes["friendly_name"] = body.friendly_name
     if sip := body.sip_settings():
-        current = service.get_number_view(session, actor, ref).number.sip_settings or {}
-        changes["sip_settings"] = {**current, **sip}
+        changes["sip_settings"] = sip
     service.update_number(session, actor, ref, changes)
     return StatusOk()
 

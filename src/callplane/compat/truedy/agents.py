@@ -137,7 +137,7 @@ def update_agent(
     agent_id: str, body: AgentFields, actor: CurrentActor, session: DbSession
 ) -> AgentResponse:
     """Change the fields sent with a value; the agent's numbers stay as they are."""
-    current = workflows.live_agent(session, actor, agent_id).agent
+    current = workflows.live_agent(session, actor, agent_id, lock=True).agent
     kept = {**current.meta, VENDOR_KEY: body.kept(current.meta.get(VENDOR_KEY, {}))}
     updated = agents.update_agent(session, actor, agent_id, {**body.columns(), "metadata": kept})
     return AgentResponse(data=agent_of(session, updated), meta=meta(actor.request_id or ""))
