@@ -8,6 +8,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
+from callplane.compat.callingbox import agents as agent_routes
+from callplane.compat.callingbox import numbers as number_routes
 from tests.conformance.vendor_shapes import (
     CALLINGBOX_AGENT,
     CALLINGBOX_AGENTS,
@@ -48,6 +52,14 @@ def _error(response: Any, status: int, code: str) -> dict[str, Any]:
     return dict(error)
 
 
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CallingBox lists are unpaged; callplane reads them in pages, here of one item each."""
+    monkeypatch.setattr(agent_routes, "MAX_LIMIT", 1)
+    monkeypatch.setattr(number_routes, "MAX_LIMIT", 1)
+
+
+@pytest.mark.usefixtures("small_pages")
 def test_callingbox_migration_story(tenant: Tenant) -> None:
     offered = tenant.get(f"{BASE}/numbers/available", params={"area_code": "415", "limit": 3})
     local = check(CALLINGBOX_AVAILABLE, offered.json())

@@ -15,6 +15,7 @@ from callplane.compat import workflows
 from callplane.compat.callingbox.shapes import CallingBoxAgent, CallingBoxAgentSummary, agent_detail
 from callplane.core.errors import InvalidInput
 from callplane.core.http import CurrentActor, DbSession
+from callplane.core.pagination import MAX_LIMIT
 from callplane.core.schemas import Input, Language, LongText, Metadata, Name, Tools, WebhookUrl
 from callplane.numbers import assignments
 from callplane.numbers.schemas import Reference
@@ -95,13 +96,15 @@ def list_agents(
 ) -> AgentList:
     """Every live agent of the workspace, ``type`` filtering; CallingBox pages none of its lists."""
     listed: list[CallingBoxAgentSummary] = []
-    offset, size = 0, 500
+    cursor: str | None = None
     while True:
-        page = agents.list_agents_by_offset(session, actor, type_=type, offset=offset, limit=size)
+        page = agents.list_agents(
+            session, actor, type_=type, include_archived=False, cursor=cursor, limit=MAX_LIMIT
+        )
         listed += [CallingBoxAgentSummary.of(v) for v in page.items]
-        offset += size
-        if offset >= page.total:
+        if page.next_cursor is None:
             return AgentList(data=listed)
+        cursor = page.next_cursor
 
 
 @router.post("/agents", status_code=201)

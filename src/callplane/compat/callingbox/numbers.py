@@ -42,17 +42,16 @@ class PurchaseBody(Input):
 
 @router.get("/numbers")
 def list_numbers(actor: CurrentActor, session: DbSession) -> list[CallingBoxNumber]:
-    """Every number of the workspace: CallingBox pages none of its lists."""
+    """Every number of the workspace: CallingBox pages none of its lists (read here in keyset
+    pages, so a large inventory costs no deep offsets)."""
     listed: list[CallingBoxNumber] = []
-    offset = 0
+    cursor: str | None = None
     while True:
-        page = numbers.list_numbers_by_offset(
-            session, actor, NumberFilters(), offset=offset, limit=MAX_LIMIT
-        )
+        page = numbers.list_numbers(session, actor, NumberFilters(), cursor=cursor, limit=MAX_LIMIT)
         listed += [CallingBoxNumber.of(v) for v in page.items]
-        offset += MAX_LIMIT
-        if offset >= page.total:
+        if page.next_cursor is None:
             return listed
+        cursor = page.next_cursor
 
 
 @router.get("/numbers/available")
