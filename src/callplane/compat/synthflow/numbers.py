@@ -25,8 +25,17 @@ router = APIRouter()
 ProviderName = Literal[
     "twilio", "telnyx", "vonage", "ring_central", "ringcx", "custom", "zoom", "five9"
 ]
-# Providers whose import needs a SIP termination URI (the others register by their own API).
+# Providers whose import needs a SIP termination URI, as Synthflow documents.
 NEEDS_TERMINATION = ("custom", "twilio", "telnyx", "vonage", "ring_central")
+# What the number keeps of the SIP fields (``sip_term_uri`` besides; never ``trunk_pwd``).
+SIP_KEYS = (
+    "provider_name",
+    "trunk_username",
+    "sip_outbound_proxy",
+    "sip_auth_username",
+    "uac_enabled",
+    "uac_register_expires",
+)
 SipText = Annotated[str, Field(max_length=255)]
 
 
@@ -59,16 +68,6 @@ class SipFields(Input):
         if sent & {"sip_term_uri", "termination_uri"}:
             kept["sip_term_uri"] = self.sip_term_uri or self.termination_uri
         return kept
-
-
-SIP_KEYS = (
-    "provider_name",
-    "trunk_username",
-    "sip_outbound_proxy",
-    "sip_auth_username",
-    "uac_enabled",
-    "uac_register_expires",
-)
 
 
 class CustomNumber(SipFields):
