@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.conformance import seed_pages as seeds
+from tests.conformance.vendor_shapes import CALLINGBOX_AGENT
 from tests.helpers import Tenant
 from tests.live_server import live_server
 
@@ -267,83 +268,3 @@ def test_callingbox_curl_example_runs_unchanged(tenant: Tenant, server: str) -> 
     assert body["primary_number_id"] is None
     assert [n["id"] for n in body["numbers"]] == [kept["id"].removeprefix("num_")]
     assert body["numbers"][0]["outbound_agent_ids"] == [agent_uuid]
-
-
-# The CallingBox page gives a field reference rather than OpenAPI; this is that reference.
-_UUID = {
-    "type": "string",
-    "format": "uuid",
-    "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-}
-_NULLABLE_UUID = {"anyOf": [_UUID, {"type": "null"}]}
-_DATETIME = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"}
-CALLINGBOX_NUMBER = {
-    "type": "object",
-    "required": [
-        "id",
-        "e164",
-        "friendly_name",
-        "country_code",
-        "number_type",
-        "status",
-        "monthly_cost_cents",
-        "purchased_at",
-        "inbound_agent_id",
-        "outbound_agent_ids",
-    ],
-    "properties": {
-        "id": _UUID,
-        "e164": {"type": "string", "pattern": r"^\+\d{2,15}$"},
-        "friendly_name": {"type": ["string", "null"]},
-        "country_code": {"type": ["string", "null"]},
-        "number_type": {"type": "string"},
-        "status": {"type": "string"},
-        "monthly_cost_cents": {"type": "integer"},
-        "purchased_at": {"anyOf": [_DATETIME, {"type": "null"}]},
-        "inbound_agent_id": _NULLABLE_UUID,
-        "outbound_agent_ids": {"type": "array", "items": _UUID},
-    },
-}
-CALLINGBOX_AGENT = {
-    "type": "object",
-    "required": [
-        "id",
-        "org_id",
-        "user_id",
-        "name",
-        "type",
-        "persona",
-        "instructions",
-        "voice",
-        "language",
-        "returns",
-        "tools",
-        "webhook_url",
-        "voicemail_action",
-        "primary_number_id",
-        "archived_at",
-        "created_at",
-        "updated_at",
-        "numbers",
-    ],
-    "properties": {
-        "id": _UUID,
-        "org_id": _UUID,
-        "user_id": {"type": "string"},
-        "name": {"type": "string"},
-        "type": {"enum": ["inbound", "outbound"]},
-        "persona": {"type": ["string", "null"]},
-        "instructions": {"type": ["string", "null"]},
-        "voice": {"type": "string"},
-        "language": {"type": ["string", "null"]},
-        "returns": {"type": "object"},
-        "tools": {"type": ["array", "null"], "items": {"type": "object"}},
-        "webhook_url": {"type": ["string", "null"]},
-        "voicemail_action": {"enum": ["hangup", "leave_message"]},
-        "primary_number_id": _NULLABLE_UUID,
-        "archived_at": {"anyOf": [_DATETIME, {"type": "null"}]},
-        "created_at": _DATETIME,
-        "updated_at": _DATETIME,
-        "numbers": {"type": "array", "items": CALLINGBOX_NUMBER},
-    },
-}

@@ -14,7 +14,7 @@ from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, not_found
-from callplane.core.pagination import Page, keyset_page
+from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
 from callplane.numbers.models import Assignment
@@ -103,7 +103,34 @@ def list_agents(
     if not include_archived:
         query = query.where(Agent.archived_at.is_(None))
     page = keyset_page(session, query, Agent.id, cursor, limit)
-    rows = page.items
+    return Page(_views(session, page.items), page.next_cursor)
+
+
+def list_agents_by_offset(
+    session: Session,
+    actor: Actor,
+    *,
+    type_: str | None = None,
+    name: str | None = None,
+    include_archived: bool = False,
+    offset: int,
+    limit: int,
+) -> OffsetPage[AgentView]:
+    """Agents paged by offset with a total, ``name`` a case-insensitive substring (vendor lists)."""
+    query = scoped(Agent, actor.workspace_id)
+    if type_:
+        query = query.where(Agent.type == type_)
+    if name:
+        pattern = "%" + name.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(Agent.name.ilike(pattern, escape="\\"))
+    if not include_archived:
+        query = query.where(Agent.archived_at.is_(None))
+    page = offset_page(session, query, Agent.id, offset, limit)
+    return OffsetPage(_views(session, page.items), page.total)
+
+
+def _views(session: Session, rows: list[Agent]) -> list[AgentView]:
+    """Agents with their primary numbers, loaded in one query for the whole list."""
     primaries = {
         agent_id: number_id
         for agent_id, number_id in session.execute(
@@ -112,8 +139,7 @@ def list_agents(
             )
         )
     }
-    views = [AgentView(a, primaries.get(a.id)) for a in rows]
-    return Page(views, page.next_cursor)
+    return [AgentView(a, primaries.get(a.id)) for a in rows]
 
 
 def update_agent(session: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> AgentView:

@@ -1,4 +1,7 @@
-"""Vendor-compatible APIs: each module translates one vendor's shapes onto the same services."""
+"""Vendor-compatible APIs: each package translates one vendor's shapes onto the same services.
+
+``workflows`` holds the multi-step use cases several vendors bundle into one request.
+"""
 
 from __future__ import annotations
 

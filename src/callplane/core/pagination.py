@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from callplane.core.errors import InvalidInput
@@ -60,3 +60,27 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
         raise InvalidInput(
             "invalid_cursor", "cursor: not a cursor returned by this API", {"field": "cursor"}
         ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetPage(Generic[T]):
+    """A page of a list paged by offset, with the total the vendor APIs report beside it."""
+
+    items: list[T]
+    total: int
+
+
+def offset_page(
+    session: Session,
+    query: Select[T],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    offset: int,
+    limit: int,
+) -> OffsetPage[T]:
+    """Offset paging, for the compatible APIs whose clients send ``limit``/``offset``.
+
+    Deep pages cost a scan of what they skip; the native API pages by keyset instead.
+    """
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = list(session.scalars(query.order_by(id_column).offset(offset).limit(limit)))
+    return OffsetPage(rows, total or 0)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -65,6 +66,9 @@ class PhoneNumber(Timestamped, Base):
     hour_edge: Mapped[dt.datetime | None]
     day_edge: Mapped[dt.datetime | None]
     capped_until: Mapped[dt.datetime | None]
+    # How a bring-your-own SIP trunk reaches the number (termination URI, auth user, proxy):
+    # kept for the clients that manage it, never a password.
+    sip_settings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Assignment(Base):

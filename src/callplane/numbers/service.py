@@ -17,7 +17,7 @@ from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, DomainError, InvalidInput
 from callplane.core.limits import check_batch_size
-from callplane.core.pagination import Page, keyset_page
+from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
@@ -34,6 +34,7 @@ UPDATABLE_FIELDS = (
     "allowed_inbound_countries",
     "max_calls_per_hour",
     "max_calls_per_day",
+    "sip_settings",
 )
 
 
@@ -50,6 +51,7 @@ class NumberInput:
     friendly_name: str | None = None
     monthly_cost_cents: int = 0
     provider: str | None = None
+    sip_settings: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class NumberFilters:
     number_type: str | None = None
     status: str | None = None
     q: str | None = None
+    has_inbound_agent: bool | None = None  # Synthflow's ``is_available``, negated
 
 
 def views(session: Session, numbers: Sequence[PhoneNumber]) -> list[NumberView]:
@@ -167,6 +170,15 @@ def list_numbers(
     return Page(views(session, page.items), page.next_cursor)
 
 
+def list_numbers_by_offset(
+    session: Session, actor: Actor, filters: NumberFilters, *, offset: int, limit: int
+) -> OffsetPage[NumberView]:
+    """The same list paged by offset with a total, as the vendor-compatible APIs page."""
+    query = _apply_filters(session, actor, scoped(PhoneNumber, actor.workspace_id), filters)
+    page = offset_page(session, query, PhoneNumber.id, offset, limit)
+    return OffsetPage(views(session, page.items), page.total)
+
+
 def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:
     """Every number an agent holds, for surfaces that embed the full list in the agent."""
     held = select(Assignment.number_id).where(Assignment.agent_id == agent_id)
@@ -185,6 +197,8 @@ def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, A
     before = snapshot(view(session, number))
     if changes.get("fallback_destination") is not None:
         changes["fallback_destination"] = parse_destination(changes["fallback_destination"])
+    if changes.get("sip_settings") is not None:  # patched key by key, under the row lock
+        changes["sip_settings"] = {**(number.sip_settings or {}), **changes["sip_settings"]}
     for name in UPDATABLE_FIELDS:
         if name in changes:
             setattr(number, name, changes[name])
@@ -269,6 +283,11 @@ def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters)
                 Assignment.number_id == PhoneNumber.id, Assignment.direction == f.assignment
             )
         )
+    if f.has_inbound_agent is not None:
+        inbound = exists().where(
+            Assignment.number_id == PhoneNumber.id, Assignment.direction == "inbound"
+        )
+        query = query.where(inbound if f.has_inbound_agent else ~inbound)
     if f.assignment == "none":
         query = query.where(~exists().where(Assignment.number_id == PhoneNumber.id))
     if f.country_code:
@@ -320,6 +339,7 @@ def _row(actor: Actor, p: ParsedNumber, data: NumberInput, now: Any) -> dict[str
         "provider": data.provider,
         "monthly_cost_cents": data.monthly_cost_cents,
         "purchased_at": None,
+        "sip_settings": data.sip_settings,
         "created_at": now,
         "updated_at": now,
     }

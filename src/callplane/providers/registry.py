@@ -48,6 +48,15 @@ class Providers:
         raise unknown_provider(name)
 
     @staticmethod
+    def default_name(session: Session, workspace_id: uuid.UUID) -> str:
+        """The provider of clients that name none (the vendor APIs): Twilio once the workspace
+        has its credentials, the sandbox before."""
+        workspace = session.get(Workspace, workspace_id)
+        if workspace and workspace.twilio_account_sid and workspace.twilio_auth_token:
+            return "twilio"
+        return "sandbox"
+
+    @staticmethod
     def check_name(name: str) -> str:
         if name not in PROVIDER_NAMES:
             raise unknown_provider(name)

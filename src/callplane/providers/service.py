@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -33,14 +33,31 @@ from callplane.providers.base import Candidate, OwnedNumber, Provider, SearchQue
 from callplane.providers.registry import Providers
 
 MAX_PURCHASE = 100
+MAX_TYPED_SEARCH = 5000
 log = logging.getLogger("callplane.providers")
 
 
 def search(
-    session: Session, actor: Actor, providers: Providers, name: str, query: SearchQuery
+    session: Session,
+    actor: Actor,
+    providers: Providers,
+    name: str,
+    query: SearchQuery,
+    number_type: str | None = None,
 ) -> list[Candidate]:
+    """What the provider offers; ``number_type`` (local, toll_free, …) as ``phonenumbers`` sees it.
+
+    Providers search by area and digits only, so a type filter looks through the sandbox's whole
+    catalogue; a real provider is asked for one page (Twilio's search offers local numbers).
+    """
     _check_query(query)
-    return providers.get(name, session, actor.workspace_id).search(query)
+    provider = providers.get(name, session, actor.workspace_id)
+    if number_type is None:
+        return provider.search(query)
+    wide = MAX_TYPED_SEARCH if providers.embedded(name) else query.limit
+    wider = provider.search(replace(query, limit=max(query.limit, wide)))
+    typed = [c for c in wider if parse_e164(c.e164, "phone_number").number_type == number_type]
+    return typed[: query.limit]
 
 
 def purchase(
