@@ -161,6 +161,7 @@ class HotPool:
         raw = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         raw.execute("PRAGMA busy_timeout=30000")
         raw.execute("PRAGMA foreign_keys=ON")
+        raw.execute("PRAGMA synchronous=NORMAL")  # as the engine's connections: WAL, no fsync
         return raw
 
     def close(self) -> None:
