@@ -190,7 +190,7 @@ def list_workspaces(session: Session) -> list[WorkspaceListing]:
         .outerjoin(active, active.c.workspace_id == Workspace.id)
         .order_by(Workspace.id)
     )
-    return [WorkspaceListing(workspace, int(count)) for workspace, count in rows.tuples()]
+    return [WorkspaceListing(workspace, int(count)) for workspace, count in rows]
 
 
 def list_keys(session: Session, workspace_id: uuid.UUID | None) -> list[KeyListing]:
