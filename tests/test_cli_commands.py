@@ -90,6 +90,26 @@ def test_an_operators_first_hour(server: dict[str, str], tmp_path: Path) -> None
     assert types[0] == "workspace.created" and types[-1] == "number.deleted"  # oldest first
 
 
+def test_events_tail_follows_new_events_until_interrupted(
+    server: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    polls: list[float] = []
+
+    def next_poll(seconds: float) -> None:
+        """Between polls, something changes; on the third, the operator presses Ctrl-C."""
+        polls.append(seconds)
+        if len(polls) == 3:
+            raise KeyboardInterrupt
+        ok(server, "agents", "create", f"Agent {len(polls)}", "--type", "inbound")
+
+    monkeypatch.setattr("callplane.commands.events.time.sleep", next_poll)
+    result = ok(server, "events", "tail", "-n", "1", "--follow", "--interval", "0.5", "--json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["type"] for e in events] == ["api_key.created", "agent.created", "agent.created"]
+    assert [e["after"]["name"] for e in events[1:]] == ["Agent 1", "Agent 2"]
+    assert polls == [0.5, 0.5, 0.5]
+
+
 def test_each_way_to_fail_has_its_own_exit_code(server: dict[str, str], tmp_path: Path) -> None:
     missing = run(server, "numbers", "show", "+12025550100")
     assert missing.exit_code == ExitCode.ERROR

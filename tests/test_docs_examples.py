@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+import mypy.api
 import pytest
 from typer.testing import CliRunner
 
@@ -84,3 +85,16 @@ def test_the_cli_examples_run(shell: dict[str, str], tmp_path: Path) -> None:
         if kept:
             variables[kept.group(1)] = json.loads(result.stdout)["id"]
     assert os.listdir(tmp_path).count("numbers.csv.progress") == 0
+
+
+def test_the_python_examples_type_check_strictly(tmp_path: Path) -> None:
+    """A user's code written like the examples is ``mypy --strict`` clean: the results are
+    typed all the way down (``py.typed`` ships with the package)."""
+    examples = tmp_path / "examples.py"
+    examples.write_text(
+        "\n".join(blocks("README.md", "python") + blocks("docs/client.md", "python"))
+    )
+    report, errors, status = mypy.api.run(
+        ["--strict", "--cache-dir", str(tmp_path / "cache"), str(examples)]
+    )
+    assert status == 0, report + errors
