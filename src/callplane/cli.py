@@ -6,8 +6,9 @@ key comes to exist); everything else goes through a running server with ``callpl
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
@@ -43,12 +44,12 @@ app.add_typer(routing.app, name="route")
 app.add_typer(events.app, name="events")
 
 
-def _refused(exc: DomainError) -> typer.Exit:
+def _refused(exc: DomainError) -> NoReturn:
     fail(ExitCode.ERROR, f"{exc.code}: {exc.message}")
 
 
-def _when(value: object) -> str:
-    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else "-"
+def _when(value: dt.datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
 
 
 @app.command()
@@ -108,7 +109,7 @@ def workspace_create(name: str) -> None:
                 session, name, settings.secret_key.get_secret_value()
             )
     except DomainError as exc:
-        raise _refused(exc) from exc
+        _refused(exc)
     console.print(f"workspace_id: {ids.render('workspace', workspace.id)}")
     console.print(f"key_id: {ids.render('api_key', issued.record.id)}")
     console.print(f"api_key: {issued.plaintext}", soft_wrap=True)
@@ -150,7 +151,7 @@ def key_create(
                 settings.secret_key.get_secret_value(),
             )
     except DomainError as exc:
-        raise _refused(exc) from exc
+        _refused(exc)
     console.print(f"key_id: {ids.render('api_key', issued.record.id)}")
     console.print(f"api_key: {issued.plaintext}", soft_wrap=True)
 
@@ -194,7 +195,7 @@ def key_revoke(key_id: str) -> None:
         with transaction(settings.database_url) as session:
             workspaces.revoke_key(session, parsed)
     except DomainError as exc:
-        raise _refused(exc) from exc
+        _refused(exc)
     console.print(f"revoked {key_id}")
 
 

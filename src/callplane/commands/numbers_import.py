@@ -29,8 +29,7 @@ def run_import(
     report_path: Path | None,
 ) -> ExitCode:
     """Import with a progress bar and print what happened; returns the exit code."""
-    failure: tuple[ExitCode, str] | None = None
-    report: ImportReport | None = None
+    failure: tuple[ExitCode, str] | None
     bar = Progress(
         TextColumn("importing"),
         BarColumn(),
@@ -53,8 +52,10 @@ def run_import(
             failure = (ExitCode.UNREACHABLE, exc.message)
         except APIError as exc:
             failure = (ExitCode.ERROR, f"{exc.code}: {exc.message} (request {exc.request_id})")
-    if failure is not None or report is None:
-        code, message = failure or (ExitCode.ERROR, "the import stopped")
+        else:
+            failure = None
+    if failure is not None:
+        code, message = failure
         errors.print(f"[red]error[/red] {message}", soft_wrap=True, highlight=False)
         errors.print("progress is kept: run the same command again to resume")
         return code
