@@ -56,6 +56,11 @@ def test_buy_attach_route_release(tenant: Tenant) -> None:
         assert updated.primary_number_id == bought[0].id
         selection = client.routing.select_caller_id(dialer.id, "+12125550199")
         assert selection.number.id == bought[0].id and selection.strategy == "primary"
+        assert selection.selection_id != ""
+        dry = client.routing.select_caller_id(dialer.id, "+12125550199", dry_run=True)
+        assert dry.number.id == bought[0].id
+        again = client.routing.select_caller_id(dialer.id, "+12125550199")
+        assert dry.calls_last_hour == again.calls_last_hour == 2  # the dry run counted nothing
 
         batch = client.numbers.create_batch(
             ["+12025550143", {"e164": "+33782990580", "friendly_name": "Paris"}]

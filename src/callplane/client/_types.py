@@ -193,6 +193,7 @@ class InboundResolution(Model):
 class CallerIdSelection(Model):
     """The number an agent's outbound call goes out from, by which strategy, and its use."""
 
+    selection_id: str
     number: Number
     strategy: str
     reason: str

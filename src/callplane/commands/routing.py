@@ -28,10 +28,12 @@ def inbound(
 def outbound(
     agent: Annotated[str, typer.Argument(help="The calling agent (agt_…).")],
     to: Annotated[str, typer.Argument(help="The number it calls, E.164.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide, but count no use.")] = False,
     json_output: JsonOption = False,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Which number the agent's call goes out from (the use is counted, as for a real call)."""
+    """Which number the agent's call goes out from (counted as a call, unless --dry-run)."""
     with connect(url, api_key) as client:
-        show_one(client.routing.select_caller_id(agent, to), json_output=json_output)
+        selection = client.routing.select_caller_id(agent, to, dry_run=dry_run)
+        show_one(selection, json_output=json_output)

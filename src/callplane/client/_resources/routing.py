@@ -16,8 +16,8 @@ def _resolve_inbound(to: str, caller: str | None) -> Call[InboundResolution]:
     return Call("GET", "/v1/routing/inbound", TypeAdapter(InboundResolution), params)
 
 
-def _select_caller_id(agent_id: str, to: str) -> Call[CallerIdSelection]:
-    body = {"agent_id": agent_id, "to": to}
+def _select_caller_id(agent_id: str, to: str, dry_run: bool) -> Call[CallerIdSelection]:
+    body = {"agent_id": agent_id, "to": to, "dry_run": dry_run}
     return Call("POST", "/v1/routing/outbound", TypeAdapter(CallerIdSelection), json=body)
 
 
@@ -29,9 +29,12 @@ class Routing:
         """Which agent answers a call to ``to`` (from ``caller``, which decides country rules)."""
         return self._client._call(_resolve_inbound(to, caller))
 
-    def select_caller_id(self, agent_id: str, to: str) -> CallerIdSelection:
-        """The number the agent's call to ``to`` goes out from; the use is counted."""
-        return self._client._call(_select_caller_id(agent_id, to))
+    def select_caller_id(
+        self, agent_id: str, to: str, *, dry_run: bool = False
+    ) -> CallerIdSelection:
+        """The number the agent's call to ``to`` goes out from; the use is counted unless
+        ``dry_run``."""
+        return self._client._call(_select_caller_id(agent_id, to, dry_run))
 
 
 class AsyncRouting:
@@ -42,6 +45,9 @@ class AsyncRouting:
         """Which agent answers a call to ``to`` (from ``caller``, which decides country rules)."""
         return await self._client._call(_resolve_inbound(to, caller))
 
-    async def select_caller_id(self, agent_id: str, to: str) -> CallerIdSelection:
-        """The number the agent's call to ``to`` goes out from; the use is counted."""
-        return await self._client._call(_select_caller_id(agent_id, to))
+    async def select_caller_id(
+        self, agent_id: str, to: str, *, dry_run: bool = False
+    ) -> CallerIdSelection:
+        """The number the agent's call to ``to`` goes out from; the use is counted unless
+        ``dry_run``."""
+        return await self._client._call(_select_caller_id(agent_id, to, dry_run))
