@@ -185,6 +185,13 @@ def test_an_unmigrated_database_says_to_migrate(
             assert "run `callplane migrate`" in result.stderr and "Traceback" not in result.output
         ok({}, "migrate")
         assert run({}, "workspace", "list").exit_code == ExitCode.OK
+        nowhere = f"postgresql://postgres:secret@127.0.0.1:{free_port()}/callplane"
+        monkeypatch.setenv("DATABASE_URL", nowhere)
+        get_settings.cache_clear()
+        for command in (["migrate"], ["key", "list"]):
+            down = run({}, *command)
+            assert down.exit_code == ExitCode.DATABASE and "Traceback" not in down.output
+            assert "cannot open the database at postgresql://postgres:***@127.0.0.1" in down.stderr
     finally:
         get_settings.cache_clear()
 

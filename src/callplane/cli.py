@@ -15,13 +15,13 @@ import uvicorn
 from rich.table import Table
 
 from callplane.commands import agents, events, numbers, routing
+from callplane.commands.database import migrate as migrate_database
 from callplane.commands.database import require_schema, transaction
 from callplane.commands.exit_codes import ExitCode
 from callplane.commands.output import JsonOption, console, fail
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.errors import DomainError, not_found
-from callplane.core.migrate import upgrade
 from callplane.providers.releases import run_worker
 from callplane.settings import get_settings
 from callplane.workspaces import service as workspaces
@@ -55,7 +55,7 @@ def _when(value: dt.datetime | None) -> str:
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (SQLite or PostgreSQL, from DATABASE_URL)."""
-    upgrade(get_settings().database_url)
+    migrate_database(get_settings().database_url)
     console.print("database is at the latest schema")
 
 
@@ -69,7 +69,7 @@ def serve(
     """Serve the API; on the very first start, create the default workspace and show its key."""
     settings = get_settings()
     if run_migrations:
-        upgrade(settings.database_url)
+        migrate_database(settings.database_url)
     bootstrap = (
         settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,12 +15,25 @@ from sqlalchemy.orm import Session
 from callplane.commands.exit_codes import ExitCode
 from callplane.commands.output import fail
 from callplane.core.db import Database, create_db_engine
-from callplane.core.migrate import alembic_config
+from callplane.core.migrate import alembic_config, upgrade
 
 
 def shown(database_url: str) -> str:
     """The URL without its password, to name the database in a message."""
     return make_url(database_url).render_as_string(hide_password=True)
+
+
+def _cannot_open(database_url: str, exc: SQLAlchemyError) -> NoReturn:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    fail(ExitCode.DATABASE, f"cannot open the database at {shown(database_url)}: {reason}")
+
+
+def migrate(database_url: str) -> None:
+    """Apply the migrations, or exit with a message when the database cannot be opened."""
+    try:
+        upgrade(database_url)
+    except SQLAlchemyError as exc:
+        _cannot_open(database_url, exc)
 
 
 def require_schema(database_url: str) -> None:
@@ -29,8 +43,7 @@ def require_schema(database_url: str) -> None:
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        fail(ExitCode.DATABASE, f"cannot open the database at {shown(database_url)}: {reason}")
+        _cannot_open(database_url, exc)
     finally:
         engine.dispose()
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
