@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import random
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from callplane.cli import app
-from callplane.numbers.bulk_import import BulkImportError, import_file
+from callplane.client import Client, NotFound, TransportError
+from tests.client_support import InProcessTransport, client_for
 from tests.helpers import Backend, Tenant
 from tests.live_server import live_server
 
@@ -49,71 +50,88 @@ def write_csv(path: Path, count: int, bad_every: int = 100, seed: int = 3) -> di
 
 
 @pytest.fixture
-def client(tenant: Tenant) -> Any:
-    tenant.client.headers.update(tenant.auth)
-    return tenant.client
+def client(tenant: Tenant) -> Client:
+    return client_for(tenant)
 
 
 def test_two_thousand_rows_with_one_percent_bad(
-    tenant: Tenant, client: Any, tmp_path: Path
+    tenant: Tenant, client: Client, tmp_path: Path
 ) -> None:
     path = tmp_path / "numbers.csv"
     bad = write_csv(path, 2000)
     assert len(bad) == 20
     seen: list[tuple[int, int]] = []
-    report = import_file(client, path, on_progress=lambda done, total: seen.append((done, total)))
+    report = client.numbers.import_csv(
+        path, on_progress=lambda done, total: seen.append((done, total))
+    )
     assert report.imported == 1980 and report.already_present == 0
     assert {r.line: r.code for r in report.rejected} == bad
     assert all(r.reason for r in report.rejected)
-    assert seen[-1] == (1980, 1980)  # rows sent: the bad ones were caught before sending
+    # Progress counts rows of the file, rejected ones included, batch after batch.
+    assert seen[0] == (0, 2000) and seen[-1] == (2000, 2000)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert 1000 < seen[1][0] < 1020  # the first 1,000 good rows and the bad among them
     summary = tenant.get("/v1/numbers/summary").json()["data"]
     assert summary["total"] == 1980 and summary["monthly_cost_cents"] == 1980 * 115
-    # Re-running the finished file does nothing and reports the same rejected rows.
-    again = import_file(client, path)
+    # Rows were rejected, so the progress file stays: re-running the finished file sends
+    # nothing and reports the same rejected rows.
+    assert (tmp_path / "numbers.csv.progress").exists()
+    again = client.numbers.import_csv(path)
     assert again.imported == 0 and again.skipped_by_progress == 1980
     assert {r.line: r.code for r in again.rejected} == bad
 
 
-class FailsAfter:
-    """A client whose server goes away after ``batches`` batch requests."""
+def test_a_fully_successful_import_leaves_no_progress_file(
+    tenant: Tenant, client: Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "import" / "numbers.csv"
+    path.parent.mkdir()
+    path.write_text("e164\n+12125550120\n+12125550121\n+12125550122\n")
+    seen: list[tuple[int, int]] = []
+    report = client.numbers.import_csv(
+        path, batch_size=2, on_progress=lambda done, total: seen.append((done, total))
+    )
+    assert report.imported == 3 and not report.rejected
+    assert seen == [(0, 3), (2, 3), (3, 3), (3, 3)]
+    assert list(path.parent.iterdir()) == [path]
 
-    def __init__(self, inner: Any, batches: int) -> None:
-        self.inner, self.left = inner, batches
 
-    def get(self, url: str) -> Any:
-        return self.inner.get(url)
+class GoneAfter(InProcessTransport):
+    """The app in process, until it goes away after ``batches`` batch requests."""
 
-    def put(self, url: str, *, json: Any = None) -> Any:
-        return self.inner.put(url, json=json)
+    def __init__(self, tenant: Tenant, batches: int) -> None:
+        super().__init__(tenant.client)
+        self.left = batches
 
-    def post(self, url: str, *, json: Any = None) -> Any:
-        if url == "/v1/numbers/batch":
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/numbers/batch":
             self.left -= 1
             if self.left < 0:
-                raise BulkImportError("server gone")
-        return self.inner.post(url, json=json)
+                raise httpx.ConnectError("connection refused", request=request)
+        return super().handle_request(request)
 
 
 def test_an_interrupted_import_resumes_where_it_stopped(
-    tenant: Tenant, client: Any, tmp_path: Path
+    tenant: Tenant, client: Client, tmp_path: Path
 ) -> None:
     path = tmp_path / "numbers.csv"
     bad = write_csv(path, 600, bad_every=50)
-    with pytest.raises(BulkImportError):
-        import_file(FailsAfter(client, 2), path, batch_size=200)  # 2 batches in, then gone
-    resumed = import_file(client, path, batch_size=200)
+    gone = Client("http://testserver", tenant.key, transport=GoneAfter(tenant, 2), max_retries=0)
+    with pytest.raises(TransportError):
+        gone.numbers.import_csv(path, batch_size=200)  # 2 batches in, then gone
+    resumed = client.numbers.import_csv(path, batch_size=200)
     assert resumed.skipped_by_progress > 0
     assert {r.line: r.code for r in resumed.rejected} == bad
     assert tenant.get("/v1/numbers/summary").json()["data"]["total"] == 600 - len(bad)
     # Without the progress file the server's answers alone make a re-run harmless.
     (tmp_path / "numbers.csv.progress").unlink()
-    fresh = import_file(client, path, batch_size=200)
+    fresh = client.numbers.import_csv(path, batch_size=200)
     assert fresh.imported == 0 and fresh.already_present == 600 - len(bad)
     assert {r.line: r.code for r in fresh.rejected} == bad
 
 
 def test_a_number_of_another_workspace_is_rejected_and_numbers_go_to_the_agent(
-    tenant: Tenant, other_tenant: Tenant, client: Any, tmp_path: Path
+    tenant: Tenant, other_tenant: Tenant, client: Client, tmp_path: Path
 ) -> None:
     other_tenant.number("+12125550111")
     agent = tenant.agent("outbound", "Dialer")
@@ -122,7 +140,7 @@ def test_a_number_of_another_workspace_is_rejected_and_numbers_go_to_the_agent(
         "e164,friendly_name\n+12125550110,a\n+12125550111,b\n+12125550112,c\n"
         f"+12125550113,{'x' * 201}\n+12125550110,again\n"
     )
-    report = import_file(client, path, agent_id=agent["id"])
+    report = client.numbers.import_csv(path, agent_id=agent["id"])
     assert report.imported == 2 and report.attached == 2
     assert [(r.line, r.code) for r in report.rejected] == [
         (3, "number_already_exists"),  # found by the server
@@ -133,8 +151,9 @@ def test_a_number_of_another_workspace_is_rejected_and_numbers_go_to_the_agent(
     assert "line 2" in report.rejected[2].reason
     listed = tenant.get("/v1/numbers", params={"agent_id": agent["id"]}).json()["data"]
     assert sorted(n["e164"] for n in listed) == ["+12125550110", "+12125550112"]
-    with pytest.raises(BulkImportError):
-        import_file(client, path, agent_id="agt_unknown", use_progress_file=False)
+    with pytest.raises(NotFound) as unknown:
+        client.numbers.import_csv(path, agent_id="agt_unknown", resume=False)
+    assert unknown.value.code == "agent_not_found"
 
 
 def test_the_cli_imports_over_http_and_reports_rejected_rows(
@@ -160,7 +179,7 @@ def test_the_cli_imports_over_http_and_reports_rejected_rows(
             ],
             env={"CALLPLANE_URL": base_url, "CALLPLANE_API_KEY": tenant.key},
         )
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output
     assert "294 imported" in result.output and "6 rejected" in result.output
     with rejected_csv.open() as handle:
         rows = list(csv.DictReader(handle))

@@ -1,59 +1,61 @@
-"""The ``callplane`` command: serve, migrate, workspaces and keys, release worker, CSV import."""
+"""The ``callplane`` command: local admin commands on the database, and the API's commands.
+
+Serving, migrating, workspaces and keys work on the database directly (they are how the first
+key comes to exist); everything else goes through a running server with ``callplane.client``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
-from rich.console import Console
-from sqlalchemy.orm import Session
+from rich.table import Table
 
+from callplane.commands import agents, events, numbers, routing
+from callplane.commands.database import migrate as migrate_database
+from callplane.commands.database import require_schema, transaction
+from callplane.commands.exit_codes import ExitCode
+from callplane.commands.output import JsonOption, console, fail
 from callplane.core import ids
 from callplane.core.context import Actor
-from callplane.core.db import Database, create_db_engine
 from callplane.core.errors import DomainError, not_found
-from callplane.core.migrate import upgrade
-from callplane.numbers.bulk_import_cli import run_import
 from callplane.providers.releases import run_worker
-from callplane.settings import Settings, get_settings
+from callplane.settings import get_settings
 from callplane.workspaces import service as workspaces
 
-app = typer.Typer(help="callplane: phone numbers for voice-AI agents.", no_args_is_help=True)
-workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
-key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+EPILOG = (
+    "Exit codes: 0 ok; 1 refused (not found, conflict, invalid); 2 usage error or no API key; "
+    "3 import done with rejected rows; 4 server unreachable; 5 database not reachable or not "
+    "migrated."
+)
+app = typer.Typer(
+    help="callplane: phone numbers for voice-AI agents.", epilog=EPILOG, no_args_is_help=True
+)
+workspace_app = typer.Typer(help="Workspaces (on the database).", no_args_is_help=True)
+key_app = typer.Typer(help="API keys (on the database).", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(key_app, name="key")
-numbers_app = typer.Typer(
-    help="Numbers, through a running server's HTTP API.", no_args_is_help=True
-)
-app.add_typer(numbers_app, name="numbers")
-console = Console()
+app.add_typer(numbers.app, name="numbers")
+app.add_typer(agents.app, name="agents")
+app.add_typer(routing.app, name="route")
+app.add_typer(events.app, name="events")
 
 
-@contextmanager
-def _transaction(settings: Settings) -> Iterator[Session]:
-    """One unit of work on a short-lived engine, disposed so no connection outlives the command."""
-    database = Database(create_db_engine(settings.database_url, pool_size=1))
-    try:
-        with database.transaction() as session:
-            yield session
-    finally:
-        database.engine.dispose()
+def _refused(exc: DomainError) -> NoReturn:
+    fail(ExitCode.ERROR, f"{exc.code}: {exc.message}")
 
 
-def _fail(exc: DomainError) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-    return typer.Exit(code=1)
+def _when(value: dt.datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
 
 
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (SQLite or PostgreSQL, from DATABASE_URL)."""
-    upgrade(get_settings().database_url)
+    migrate_database(get_settings().database_url)
     console.print("database is at the latest schema")
 
 
@@ -67,21 +69,24 @@ def serve(
     """Serve the API; on the very first start, create the default workspace and show its key."""
     settings = get_settings()
     if run_migrations:
-        upgrade(settings.database_url)
+        migrate_database(settings.database_url)
     bootstrap = (
         settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     )
-    with _transaction(settings) as session:
+    with transaction(settings.database_url) as session:
         created = workspaces.ensure_default_workspace(
             session, settings.secret_key.get_secret_value(), bootstrap
         )
     if created is not None:
         workspace, issued = created
         console.print(f"Created workspace [bold]{ids.render('workspace', workspace.id)}[/bold].")
+        key_id = ids.render("api_key", issued.record.id)
         if bootstrap:
-            console.print("Its first API key is the one given in CALLPLANE_BOOTSTRAP_API_KEY.")
+            console.print(
+                f"Its first API key ({key_id}) is the one in CALLPLANE_BOOTSTRAP_API_KEY."
+            )
         else:
-            console.print("Its API key, shown this once and stored only as a hash:")
+            console.print(f"Its API key {key_id}, shown this once and stored only as a hash:")
             console.print(f"  [bold green]{issued.plaintext}[/bold green]", soft_wrap=True)
     uvicorn.run(
         "callplane.app:create_app",
@@ -99,14 +104,32 @@ def workspace_create(name: str) -> None:
     """Create a workspace and print its id and first API key (shown once)."""
     settings = get_settings()
     try:
-        with _transaction(settings) as session:
+        with transaction(settings.database_url) as session:
             workspace, issued = workspaces.create_workspace(
                 session, name, settings.secret_key.get_secret_value()
             )
     except DomainError as exc:
-        raise _fail(exc) from exc
+        _refused(exc)
     console.print(f"workspace_id: {ids.render('workspace', workspace.id)}")
+    console.print(f"key_id: {ids.render('api_key', issued.record.id)}")
     console.print(f"api_key: {issued.plaintext}", soft_wrap=True)
+
+
+@workspace_app.command("list")
+def workspace_list(json_output: JsonOption = False) -> None:
+    """Every workspace of this installation, with its number of active keys."""
+    with transaction(get_settings().database_url) as session:
+        listed = workspaces.list_workspaces(session)
+    rows = [
+        {
+            "id": ids.render("workspace", item.workspace.id),
+            "name": item.workspace.name,
+            "active_keys": item.active_keys,
+            "created_at": _when(item.workspace.created_at),
+        }
+        for item in listed
+    ]
+    _print_rows(rows, json_output, f"{len(rows)} workspaces")
 
 
 @key_app.command("create")
@@ -120,7 +143,7 @@ def key_create(
     try:
         if workspace_id is None:
             raise not_found("workspace", workspace)
-        with _transaction(settings) as session:
+        with transaction(settings.database_url) as session:
             issued = workspaces.create_key(
                 session,
                 Actor(workspace_id, None, None),
@@ -128,9 +151,37 @@ def key_create(
                 settings.secret_key.get_secret_value(),
             )
     except DomainError as exc:
-        raise _fail(exc) from exc
+        _refused(exc)
     console.print(f"key_id: {ids.render('api_key', issued.record.id)}")
     console.print(f"api_key: {issued.plaintext}", soft_wrap=True)
+
+
+@key_app.command("list")
+def key_list(
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", help="Only this workspace's keys (ws_…).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """API keys: id, label, prefix, created, last used (its last change), revoked."""
+    workspace_id = ids.parse("workspace", workspace) if workspace else None
+    if workspace and workspace_id is None:
+        fail(ExitCode.ERROR, f"workspace_not_found: no workspace '{workspace}'")
+    with transaction(get_settings().database_url) as session:
+        listed = workspaces.list_keys(session, workspace_id)
+    rows = [
+        {
+            "id": ids.render("api_key", item.key.id),
+            "workspace_id": ids.render("workspace", item.key.workspace_id),
+            "name": item.key.name,
+            "prefix": item.key.key_prefix,
+            "created_at": _when(item.key.created_at),
+            "last_used_at": _when(item.last_change_at),
+            "revoked_at": _when(item.key.revoked_at),
+        }
+        for item in listed
+    ]
+    _print_rows(rows, json_output, f"{len(rows)} API keys")
 
 
 @key_app.command("revoke")
@@ -141,10 +192,10 @@ def key_revoke(key_id: str) -> None:
     try:
         if parsed is None:
             raise not_found("api_key", key_id)
-        with _transaction(settings) as session:
+        with transaction(settings.database_url) as session:
             workspaces.revoke_key(session, parsed)
     except DomainError as exc:
-        raise _fail(exc) from exc
+        _refused(exc)
     console.print(f"revoked {key_id}")
 
 
@@ -154,33 +205,17 @@ def worker(
 ) -> None:
     """Release deleted numbers at their providers (for deployments that run it apart)."""
     settings = get_settings()
+    require_schema(settings.database_url)
     done = run_worker(settings, once=once)
     if once:
         console.print(f"{done} release(s) attempted")
 
 
-@numbers_app.command("import")
-def numbers_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of numbers.")],
-    agent: Annotated[str | None, typer.Option(help="Give every number to this agent.")] = None,
-    direction: Annotated[
-        str, typer.Option(help="outbound (attach) or inbound (assign).")
-    ] = "outbound",
-    url: Annotated[str, typer.Option(envvar="CALLPLANE_URL")] = "http://127.0.0.1:8080",
-    api_key: Annotated[str, typer.Option(envvar="CALLPLANE_API_KEY", show_default=False)] = "",
-    report: Annotated[
-        Path | None, typer.Option(help="Also write the rejected rows to this CSV.")
-    ] = None,
-) -> None:
-    """Import a CSV (column e164, or the first column) in batches of 1,000; re-run to resume.
-
-    Exits 0 when every row is in, 2 when some rows were rejected (listed with their line and
-    reason), 1 when the import could not go on.
-    """
-    if direction not in ("outbound", "inbound"):
-        console.print("[red]error[/red] --direction must be outbound or inbound")
-        raise typer.Exit(code=1)
-    if not api_key:
-        console.print("[red]error[/red] set CALLPLANE_API_KEY (or --api-key)")
-        raise typer.Exit(code=1)
-    raise typer.Exit(code=run_import(console, url, api_key, file, agent, direction, report))
+def _print_rows(rows: Sequence[Mapping[str, object]], json_output: bool, title: str) -> None:
+    if json_output:
+        console.print_json(data=rows)
+        return
+    table = Table(*(rows[0] if rows else ["id"]), title=title)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, Unauthenticated, not_found
 from callplane.core.secrets import display_prefix, generate_api_key, hash_api_key
+from callplane.core.tenancy import scoped
 from callplane.events import service as events
 from callplane.workspaces.models import ApiKey, Workspace
 
@@ -161,3 +163,40 @@ def ensure_default_workspace(
     if session.scalar(select(func.count()).select_from(Workspace)):
         return None
     return create_workspace(session, "default", secret, first_key=bootstrap_key)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceListing:
+    workspace: Workspace
+    active_keys: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyListing:
+    key: ApiKey
+    last_change_at: dt.datetime | None
+
+
+def list_workspaces(session: Session) -> list[WorkspaceListing]:
+    """Every workspace of the installation, oldest first (an operator's view, not a tenant's)."""
+    active = (
+        select(ApiKey.workspace_id, func.count().label("active_keys"))
+        .where(ApiKey.revoked_at.is_(None))
+        .group_by(ApiKey.workspace_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Workspace, func.coalesce(active.c.active_keys, 0))
+        .outerjoin(active, active.c.workspace_id == Workspace.id)
+        .order_by(Workspace.id)
+    )
+    return [WorkspaceListing(workspace, int(count)) for workspace, count in rows]
+
+
+def list_keys(session: Session, workspace_id: uuid.UUID | None) -> list[KeyListing]:
+    """The API keys of one workspace (or all), oldest first, with when each last changed
+    something."""
+    query = select(ApiKey) if workspace_id is None else scoped(ApiKey, workspace_id)
+    keys = list(session.scalars(query.order_by(ApiKey.id)))
+    last = events.last_change_by_key(session, [k.id for k in keys])
+    return [KeyListing(key, last.get(key.id)) for key in keys]

@@ -1,0 +1,93 @@
+"""The Python client of callplane's native API.
+
+    from callplane.client import Client
+
+    with Client() as client:  # CALLPLANE_URL and CALLPLANE_API_KEY from the environment
+        for number in client.numbers.list(country="US"):
+            print(number.e164, number.inbound_agent_id)
+
+``AsyncClient`` is the same, awaited. Every error is a ``CallplaneError`` (see
+``callplane.client._exceptions`` for the tree).
+"""
+
+from callplane.client._base_client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, DEFAULT_URL
+from callplane.client._bulk_import import ImportReport, RejectedRow
+from callplane.client._client import AsyncClient, Client
+from callplane.client._exceptions import (
+    APIError,
+    AuthenticationError,
+    CallplaneError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from callplane.client._pagination import AsyncPager, Page, Pager
+from callplane.client._params import (
+    AgentChanges,
+    AgentFields,
+    NewNumber,
+    NumberChanges,
+    WorkspaceChanges,
+)
+from callplane.client._types import (
+    Agent,
+    AttachResult,
+    AvailableNumber,
+    CallerIdSelection,
+    Event,
+    InboundResolution,
+    Number,
+    NumbersSummary,
+    ProviderImport,
+    Release,
+    ResolvedAgent,
+    ResolvedNumber,
+    Workspace,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_URL",
+    "APIError",
+    "Agent",
+    "AgentChanges",
+    "AgentFields",
+    "AsyncClient",
+    "AsyncPager",
+    "AttachResult",
+    "AuthenticationError",
+    "AvailableNumber",
+    "CallerIdSelection",
+    "CallplaneError",
+    "Client",
+    "Conflict",
+    "Event",
+    "ImportReport",
+    "InboundResolution",
+    "NewNumber",
+    "NotFound",
+    "Number",
+    "NumberChanges",
+    "NumbersSummary",
+    "Page",
+    "Pager",
+    "PermissionDenied",
+    "ProviderImport",
+    "RateLimited",
+    "RejectedRow",
+    "Release",
+    "RequestTimeout",
+    "ResolvedAgent",
+    "ResolvedNumber",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+    "Workspace",
+    "WorkspaceChanges",
+]

@@ -1,0 +1,45 @@
+"""``client.workspace``: the workspace of the API key, and its telephony settings."""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from pydantic import TypeAdapter
+
+from callplane.client._base_client import Call
+from callplane.client._params import WorkspaceChanges
+from callplane.client._resources._transport import Sends, SendsAsync
+from callplane.client._types import Workspace
+
+__all__ = ["AsyncWorkspaceResource", "WorkspaceResource"]
+
+_WORKSPACE = TypeAdapter(Workspace)
+_GET = Call("GET", "/v1/workspace", _WORKSPACE)
+
+
+def _update(changes: WorkspaceChanges) -> Call[Workspace]:
+    return Call("PATCH", "/v1/workspace", _WORKSPACE, json=dict(changes))
+
+
+class WorkspaceResource:
+    def __init__(self, client: Sends) -> None:
+        self._client = client
+
+    def get(self) -> Workspace:
+        return self._client._call(_GET)
+
+    def update(self, **changes: Unpack[WorkspaceChanges]) -> Workspace:
+        """Change the keys given (``None`` clears); the Twilio auth token is write-only."""
+        return self._client._call(_update(changes))
+
+
+class AsyncWorkspaceResource:
+    def __init__(self, client: SendsAsync) -> None:
+        self._client = client
+
+    async def get(self) -> Workspace:
+        return await self._client._call(_GET)
+
+    async def update(self, **changes: Unpack[WorkspaceChanges]) -> Workspace:
+        """Change the keys given (``None`` clears); the Twilio auth token is write-only."""
+        return await self._client._call(_update(changes))

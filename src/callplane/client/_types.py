@@ -1,0 +1,201 @@
+"""The typed results of the client: what the native API's ``data`` holds, as pydantic models.
+
+They mirror the server's response schemas field for field (a test keeps them in step) but
+ignore fields they do not know, so an older client keeps working against a newer server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "Agent",
+    "AttachResult",
+    "AvailableNumber",
+    "CallerIdSelection",
+    "Event",
+    "InboundResolution",
+    "Number",
+    "NumbersSummary",
+    "ProviderImport",
+    "Release",
+    "ResolvedAgent",
+    "ResolvedNumber",
+    "Workspace",
+]
+
+Direction = Literal["inbound", "outbound"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Number(Model):
+    """A phone number of the inventory, with who answers it and who calls from it."""
+
+    id: str
+    workspace_id: str
+    e164: str
+    slug: str
+    friendly_name: str | None
+    country_code: str | None
+    number_type: str
+    valid: bool
+    status: str
+    source: str
+    provider: str | None
+    monthly_cost_cents: int
+    purchased_at: dt.datetime | None
+    inbound_agent_id: str | None
+    outbound_agent_ids: list[str]
+    fallback_action: str
+    fallback_destination: str | None
+    allowed_inbound_countries: list[str] | None
+    max_calls_per_hour: int | None
+    max_calls_per_day: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Agent(Model):
+    id: str
+    workspace_id: str
+    name: str
+    type: Direction
+    persona: str | None
+    instructions: str | None
+    voice: str | None
+    language: str | None
+    webhook_url: str | None
+    voicemail_action: str
+    primary_number_id: str | None
+    archived_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    metadata: dict[str, Any]
+    returns: dict[str, Any]
+    tools: list[dict[str, Any]] | None
+    outbound_strategy: str
+    allowed_outbound_countries: list[str] | None
+    stream_url: str | None
+
+
+class AttachResult(Model):
+    """The agent after an outbound attach, the numbers named, and how many were new."""
+
+    agent: Agent
+    numbers: list[Number]
+    newly_attached: int
+
+
+class Event(Model):
+    """One entry of the audit log: what changed, before and after, and which request did it."""
+
+    id: str
+    type: str
+    actor_key_id: str | None
+    request_id: str | None
+    resource_ids: list[str]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: dt.datetime
+
+
+class NumbersSummary(Model):
+    total: int
+    monthly_cost_cents: int
+    by_status: dict[str, int]
+    by_country: dict[str, int]
+    by_type: dict[str, int]
+    by_provider: dict[str, int]
+    by_assignment: dict[str, int]
+
+
+class AvailableNumber(Model):
+    """A number a provider offers for sale."""
+
+    e164: str
+    country_code: str | None
+    locality: str | None
+    region: str | None
+    monthly_cost_cents: int | None
+
+
+class ProviderImport(Model):
+    """What importing a provider account's own numbers did."""
+
+    imported: list[Number]
+    already_in_workspace: list[str]
+    in_other_workspace: list[str]
+
+
+class Release(Model):
+    """The release of a deleted purchased number at its provider."""
+
+    id: str
+    number_id: str
+    e164: str
+    provider: str
+    status: Literal["pending", "released", "failed"]
+    attempts: int
+    last_error: str | None
+    next_attempt_at: dt.datetime | None
+    released_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Workspace(Model):
+    id: str
+    name: str
+    twilio_account_sid: str | None
+    twilio_auth_token_set: bool
+    default_stream_url: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ResolvedNumber(Model):
+    id: str
+    e164: str
+    status: str
+
+
+class ResolvedAgent(Model):
+    """The part of an agent the media plane needs to take a call."""
+
+    id: str
+    name: str
+    type: Direction
+    persona: str | None
+    instructions: str | None
+    voice: str | None
+    language: str | None
+    webhook_url: str | None
+    voicemail_action: str
+
+
+class InboundResolution(Model):
+    """Who answers a call to a number: ``action`` connect, forward or reject, and why."""
+
+    action: str
+    reason: str
+    number: ResolvedNumber
+    agent: ResolvedAgent | None
+    stream_url: str | None
+    destination: str | None
+
+
+class CallerIdSelection(Model):
+    """The number an agent's outbound call goes out from, by which strategy, and its use."""
+
+    selection_id: str
+    number: Number
+    strategy: str
+    reason: str
+    calls_last_hour: int
+    calls_last_day: int
