@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from callplane import __version__, compat, health
 from callplane.agents.router import router as agents_router
-from callplane.core import error_handlers
+from callplane.core import crypto, error_handlers
 from callplane.core.db import Database, create_db_engine
 from callplane.core.middleware import (
     AdmissionMiddleware,
@@ -52,6 +52,7 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    crypto.install(crypto.Keyring.of(settings))
     in_flight = settings.db_pool_size + settings.db_max_overflow
     database = database or Database(
         create_db_engine(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from callplane.core import ids
 from callplane.core.context import Actor
+from callplane.core.crypto_cli import reencrypt_secrets
 from callplane.core.db import Database, create_db_engine
 from callplane.core.errors import DomainError, not_found
 from callplane.core.migrate import upgrade
@@ -32,6 +33,7 @@ numbers_app = typer.Typer(
 )
 app.add_typer(numbers_app, name="numbers")
 console = Console()
+app.command("re-encrypt-secrets")(reencrypt_secrets)
 
 
 @contextmanager

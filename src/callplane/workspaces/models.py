@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from callplane.core.crypto import EncryptedText
 from callplane.core.db import Base, Timestamped, uuid_pk
 
 
@@ -14,10 +15,10 @@ class Workspace(Timestamped, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))
-    # Telephony settings. The auth token is a secret: write-only through the API, never rendered
-    # in a response, an event or a log line.
+    # Telephony settings. The auth token is a secret: write-only through the API, stored sealed
+    # (callplane.core.crypto), never rendered in a response, an event or a log line.
     twilio_account_sid: Mapped[str | None] = mapped_column(String(64))
-    twilio_auth_token: Mapped[str | None] = mapped_column(String(128))
+    twilio_auth_token: Mapped[str | None] = mapped_column(EncryptedText)
     default_stream_url: Mapped[str | None] = mapped_column(String(2048))
 
 
