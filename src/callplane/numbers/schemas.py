@@ -13,6 +13,8 @@ from callplane.numbers.service import NumberInput, NumberView
 from callplane.numbers.summary import Summary
 
 Direction = Literal["inbound", "outbound"]
+MAX_CALLS_PER_HOUR = 1_000_000
+MAX_CALLS_PER_DAY = 24 * MAX_CALLS_PER_HOUR
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -39,8 +41,9 @@ class NumberUpdate(Input):
         default=None, description="E.164 or SIP URI to forward to when no agent answers"
     )
     allowed_inbound_countries: CountryList | None = None
-    max_calls_per_hour: int | None = Field(default=None, ge=1)
-    max_calls_per_day: int | None = Field(default=None, ge=1)
+    # The same range on every database (PostgreSQL's integer stops at 2^31-1, SQLite does not).
+    max_calls_per_hour: int | None = Field(default=None, ge=1, le=MAX_CALLS_PER_HOUR)
+    max_calls_per_day: int | None = Field(default=None, ge=1, le=MAX_CALLS_PER_DAY)
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> NumberUpdate:
