@@ -12,6 +12,7 @@ a batch), or as rejected when another workspace holds it.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
@@ -24,6 +25,7 @@ import httpx
 
 from callplane.core.errors import DomainError
 from callplane.core.phone import parse_e164
+from callplane.numbers.csv_encoding import UnreadableCsv, read_text
 
 BATCH = 1000
 NUMBER_COLUMNS = ("e164", "phone_number", "number")
@@ -92,15 +94,19 @@ class Report:
 def read_rows(path: Path) -> tuple[list[Row], list[Rejected]]:
     """Rows of the CSV with their line numbers; a header names the columns, else column 1.
 
+    Raises UnreadableCsv, naming the line, for a file that is not CSV text (see csv_encoding).
+
     Numbers are checked here with the server's own parser (``callplane.core.phone``), so a
     batch is refused on the server only in rare cases (a number someone else imported).
     """
     rows: list[Row] = []
     rejected: list[Rejected] = []
     first_line: dict[str, int] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        columns: dict[str, int] = {"e164": 0}
+    content, _ = read_text(path)
+    reader = csv.reader(io.StringIO(content, newline=""))
+    columns: dict[str, int] = {"e164": 0}
+    line = 0
+    try:
         for record in reader:
             line = reader.line_num
             if not record or not any(cell.strip() for cell in record):
@@ -125,7 +131,20 @@ def read_rows(path: Path) -> tuple[list[Row], list[Rejected]]:
             else:
                 first_line[row.e164] = line
                 rows.append(row)
+    except csv.Error as exc:
+        raise UnreadableCsv(_csv_problem(line + 1, exc)) from exc  # where the bad record began
     return rows, rejected
+
+
+def _csv_problem(line: int, exc: csv.Error) -> str:
+    """A message for a record the csv module could not read (it starts on ``line``)."""
+    if "field larger than field limit" in str(exc):
+        limit_kb = csv.field_size_limit() // 1024
+        return (
+            f"line {line}: a field is longer than {limit_kb} KB (an unclosed quote, or not a "
+            "CSV of phone numbers)"
+        )
+    return f"line {line}: not readable as CSV ({exc})"
 
 
 def _row(line: int, record: list[str], columns: dict[str, int]) -> Row | Rejected:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from callplane.core.csv_export import write_rows
 from callplane.numbers.bulk_import import BulkImportError, import_file
+from callplane.numbers.csv_encoding import UnreadableCsv
 
 
 def run_import(
@@ -43,6 +45,9 @@ def run_import(
             report = import_file(
                 client, path, agent_id=agent_id, direction=direction, on_progress=advance
             )
+        except UnreadableCsv as exc:
+            console.print(f"[red]error[/red] {path.name}, {escape(str(exc))}; nothing was sent")
+            return 1
         except BulkImportError as exc:
             console.print(f"[red]error[/red] {exc} (progress is kept: re-run to resume)")
             return 1
@@ -57,13 +62,15 @@ def run_import(
     if report.rejected:
         table = Table("line", "value", "code", "reason", title="Rejected rows")
         for r in report.rejected[:200]:
-            table.add_row(str(r.line), r.value, r.code, r.reason)
+            table.add_row(str(r.line), escape(r.value), escape(r.code), escape(r.reason))
         console.print(table)
         if len(report.rejected) > 200:
             console.print(f"… and {len(report.rejected) - 200} more")
     if report_path is not None:
-        with report_path.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["line", "value", "code", "reason"])
-            writer.writerows((r.line, r.value, r.code, r.reason) for r in report.rejected)
+        with report_path.open("w", newline="", encoding="utf-8") as handle:
+            write_rows(
+                handle,
+                ["line", "value", "code", "reason"],
+                ((r.line, r.value, r.code, r.reason) for r in report.rejected),
+            )
     return 2 if report.rejected else 0
