@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from callplane import __version__, compat, health
 from callplane.agents.router import router as agents_router
 from callplane.core import crypto, error_handlers
+from callplane.core.auth_guard import FailedAuthGuard
 from callplane.core.db import Database, create_db_engine
 from callplane.core.middleware import (
     AdmissionMiddleware,
@@ -28,6 +29,7 @@ from callplane.providers.router import router as providers_router
 from callplane.routing import router as routing_api
 from callplane.routing.runtime import RoutingRuntime
 from callplane.settings import Settings, get_settings
+from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.router import router as workspace_router
 
 
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
+    app.state.auth_guard = FailedAuthGuard(settings.auth_failures_per_minute)
+    app.state.key_usage = KeyUsage(database)
     routing = RoutingRuntime(
         database,
         settings.secret_key.get_secret_value(),

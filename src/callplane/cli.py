@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.crypto_cli import reencrypt_secrets
-from callplane.core.db import Database, create_db_engine
+from callplane.core.db import Database, create_db_engine, utcnow
 from callplane.core.errors import DomainError, not_found
 from callplane.core.migrate import upgrade
 from callplane.numbers.bulk_import_cli import run_import
@@ -115,6 +116,10 @@ def workspace_create(name: str) -> None:
 def key_create(
     workspace: Annotated[str, typer.Option("--workspace", help="Workspace id (ws_…).")],
     name: Annotated[str, typer.Option(help="A label for the key.")] = "cli",
+    scope: Annotated[str, typer.Option(help="full, or read (cannot change anything).")] = "full",
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="The key stops working after this many days.")
+    ] = None,
 ) -> None:
     """Create an API key for a workspace; the key is printed once."""
     settings = get_settings()
@@ -128,6 +133,10 @@ def key_create(
                 Actor(workspace_id, None, None),
                 name,
                 settings.secret_key.get_secret_value(),
+                scope=scope,
+                expires_at=utcnow() + dt.timedelta(days=expires_in_days)
+                if expires_in_days
+                else None,
             )
     except DomainError as exc:
         raise _fail(exc) from exc

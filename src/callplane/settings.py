@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Requests per minute per API key; 0 turns the limit off. Shared through Redis when set.
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Failed authentications per client address and minute before it gets 429; 0 turns it off.
+    auth_failures_per_minute: int = Field(default=20, ge=0)
     redis_url: str | None = None
     # The media WebSocket calls stream to, unless the agent or its workspace names another.
     default_stream_url: str | None = None

@@ -10,12 +10,14 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 from starlette.routing import Route
 
 from callplane.core import ids
+from callplane.core.auth_guard import client_address
 from callplane.core.envelope import Envelope, timestamp
 from callplane.core.errors import Forbidden, InvalidInput, not_found
-from callplane.core.http import CurrentActor, DbSession, bearer_token, ok
+from callplane.core.http import DbSession, RoutingActor, bearer_token, ok
 from callplane.core.phone import parse_e164
 from callplane.core.schemas import Input
 from callplane.numbers.schemas import NumberOut
@@ -24,6 +26,7 @@ from callplane.routing.runtime import RoutingRuntime
 from callplane.routing.service import InboundRoute, Resolution
 from callplane.routing.twilio import signature_is_valid, twiml
 from callplane.settings import Settings
+from callplane.workspaces.key_usage import KeyUsage
 
 router = APIRouter(tags=["routing"])
 
@@ -90,7 +93,8 @@ async def resolve_inbound(request: Request) -> Response:
     runtime = _runtime(request)
     runtime.sync()
     request_id: str = request.state.request_id
-    actor = await runtime.actor_for(bearer_token(request), request_id)
+    with request.app.state.auth_guard.watch(client_address(request)):
+        actor = await runtime.actor_for(bearer_token(request), request_id)
     request.app.state.rate_limiter.check(actor.key_id)
     query = request.query_params
     to = query.get("to")
@@ -101,7 +105,10 @@ async def resolve_inbound(request: Request) -> Response:
         raise not_found("number", to)
     data = _resolution_json(route, service.caller_country(query.get("from")))
     body = f'{{"data":{data},"meta":{{"request_id":"{request_id}","ts":"{timestamp()}"}}}}'
-    return Response(body, media_type="application/json")
+    usage: KeyUsage = request.app.state.key_usage
+    key_id = actor.key_id
+    later = BackgroundTask(usage.record, key_id) if key_id and usage.due(key_id) else None
+    return Response(body, media_type="application/json", background=later)
 
 
 HOT_PATHS = ("/v1/routing/inbound",)
@@ -136,8 +143,9 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "description": "The resolution: `{data: {action, reason, number, agent, "
                     "stream_url, destination}, meta}`"
                 },
-                "401": {"description": "Missing, invalid or revoked API key"},
+                "401": {"description": "Missing, invalid, revoked or expired API key"},
                 "404": {"description": "`number_not_found`"},
+                "429": {"description": "Too many requests, or failed authentications"},
                 "422": {"description": "`to` missing or not a possible number"},
             },
         }
@@ -147,7 +155,7 @@ OPENAPI_PATHS: dict[str, Any] = {
 
 @router.post("/v1/routing/outbound")
 def select_outbound(
-    body: OutboundRequest, actor: CurrentActor, session: DbSession
+    body: OutboundRequest, actor: RoutingActor, session: DbSession
 ) -> Envelope[SelectionOut]:
     """Which number an agent's call to ``to`` goes out from, by the agent's strategy and caps."""
     selection = service.select_caller_id(session, actor, body.agent_id, body.to)
