@@ -16,6 +16,7 @@ from callplane.core.auth_guard import FailedAuthGuard, client_address
 from callplane.core.context import Actor
 from callplane.core.db import Database
 from callplane.core.envelope import Envelope, ListEnvelope, Pagination, meta
+from callplane.core.errors import DomainError
 from callplane.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from callplane.core.ratelimit import RateLimiter
 from callplane.settings import Settings
@@ -34,7 +35,12 @@ def request_id(request: Request) -> str:
 def _db_session(request: Request) -> Iterator[Session]:
     database: Database = request.app.state.database
     with database.session(write=request.method not in READ_METHODS) as session:
-        yield session
+        try:
+            yield session
+        except DomainError as exc:
+            if exc.keeps_audit_event:
+                session.commit()
+            raise
         session.commit()
 
 

@@ -5,8 +5,9 @@ every rule exactly as for any other client. A refused batch (all or nothing on t
 names each bad item by index; those rows are set aside with their CSV line and reason and the
 rest of the batch is sent again. Resuming is safe twice over: a progress file next to the CSV
 records how many rows are settled, and a row the server reports as ``number_already_exists``
-counts as done when that number is in *this* workspace (a re-run after a crash in the middle of
-a batch), or as rejected when another workspace holds it.
+(in *this* workspace) counts as done: a re-run after a crash in the middle of a batch. A number
+another workspace holds is ``number_not_available``, named one per batch: that row is rejected
+and the rest sent again (the server limits how often it says so, see numbers.ownership).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ import httpx
 from callplane.core.errors import DomainError
 from callplane.core.phone import parse_e164
 from callplane.numbers.csv_encoding import UnreadableCsv, read_text
+from callplane.numbers.ownership import UNAVAILABLE_PER_HOUR
 
 BATCH = 1000
+# A round per number held elsewhere (the server names one per answer), up to its hourly limit.
+MAX_ROUNDS = UNAVAILABLE_PER_HOUR + 5
 NUMBER_COLUMNS = ("e164", "phone_number", "number")
 _INDEX = re.compile(r"^numbers\[(\d+)\]")
 
@@ -256,7 +260,7 @@ def _send(client: Http, chunk: list[Row]) -> tuple[list[Row], list[Row], list[Re
     pending = list(chunk)
     present: list[Row] = []
     rejected: list[Rejected] = []
-    for _ in range(5):  # each round removes the refused rows; more than two is a race
+    for _ in range(MAX_ROUNDS):  # each round removes the refused rows
         if not pending:
             return [], present, rejected
         response = _request(
@@ -265,25 +269,12 @@ def _send(client: Http, chunk: list[Row]) -> tuple[list[Row], list[Row], list[Re
         if response.status_code == 201:
             return pending, present, rejected
         refused = _refused_items(response)
-        exists: list[Row] = []
         for index, code, message in refused:
             row = pending[index]
-            if code == "number_already_exists":
-                exists.append(row)
-            else:
-                rejected.append(Rejected(row.line, row.e164, code, message))
-        for row in exists:
-            if _in_this_workspace(client, row.e164):
+            if code == "number_already_exists":  # in this workspace: an earlier run got it in
                 present.append(row)
             else:
-                rejected.append(
-                    Rejected(
-                        row.line,
-                        row.e164,
-                        "number_already_exists",
-                        "another workspace already has this number",
-                    )
-                )
+                rejected.append(Rejected(row.line, row.e164, code, message))
         drop = {index for index, _, _ in refused}
         pending = [r for i, r in enumerate(pending) if i not in drop]
     raise BulkImportError("the server kept refusing the same batch; try again")
@@ -308,13 +299,6 @@ def _refused_items(response: Response) -> list[tuple[int, str, str]]:
             if items:
                 return sorted(set(items))
     raise BulkImportError(f"{error.get('code')}: {error.get('message')}")
-
-
-def _in_this_workspace(client: Http, e164: str) -> bool:
-    response = _request(client.get, f"/v1/numbers/{e164.lstrip('+')}")
-    if response.status_code in (200, 404):
-        return response.status_code == 200
-    raise BulkImportError(f"HTTP {response.status_code}: {response.text[:300]}")
 
 
 def _check_agent(client: Http, agent_id: str) -> None:

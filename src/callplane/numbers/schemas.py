@@ -70,6 +70,10 @@ class NumberOut(BaseModel):
     provider: str | None
     monthly_cost_cents: int
     purchased_at: str | None
+    verified_by: Literal["provider", "operator"] | None = Field(
+        description="Who proved this workspace owns the number; unverified numbers are not "
+        "used as caller ID and give way to a workspace that proves ownership."
+    )
     inbound_agent_id: str | None
     outbound_agent_ids: list[str]
     fallback_action: str
@@ -97,6 +101,7 @@ class NumberOut(BaseModel):
             provider=n.provider,
             monthly_cost_cents=n.monthly_cost_cents,
             purchased_at=iso(n.purchased_at),
+            verified_by=n.verified_by,
             inbound_agent_id=ids.render("agent", v.inbound_agent_id)
             if v.inbound_agent_id
             else None,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
@@ -25,7 +25,7 @@ from callplane.core.errors import Conflict, DomainError, InvalidInput
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
-from callplane.numbers import assignments
+from callplane.numbers import assignments, ownership
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import NumberRef
 from callplane.numbers.service import NumberView, views
@@ -54,13 +54,15 @@ def purchase(
     """Buy numbers, add them to the inventory and optionally give them to an agent, all or none."""
     providers.check_name(name)
     wanted = _parse_all(phone_numbers)
-    taken = set(session.scalars(select(PhoneNumber.e164).where(PhoneNumber.e164.in_(wanted))))
-    if taken:
+    held = ownership.holders(session, actor, wanted, lock=True)
+    if held.mine:
         raise Conflict(
             "number_already_exists",
-            f"{', '.join(sorted(taken))} is already in an inventory",
-            {"e164": sorted(taken)},
+            f"{', '.join(sorted(held.mine))} is already in this workspace",
+            {"e164": sorted(held.mine)},
         )
+    if proven := held.proven_elsewhere():
+        raise ownership.refuse_unavailable(session, actor, min(proven, key=wanted.index))
     agent = get_active_agent(session, actor, agent_ref) if agent_ref else None
     provider = providers.get(name, session, actor.workspace_id)
     voice_url = providers.voice_url(actor.workspace_id)
@@ -68,6 +70,8 @@ def purchase(
     try:
         for e164 in wanted:
             bought.append(provider.purchase(e164, voice_url))
+        # Bought: the provider has proven this workspace owns them. Unproven claims go.
+        ownership.displace(session, actor, held.unproven_elsewhere())
         created = _record_purchase(session, actor, providers, name, bought, agent)
     except Exception:
         _undo(provider, bought)
@@ -112,7 +116,8 @@ def _record_purchase(
 class ImportResult:
     imported: list[NumberView]
     already_in_workspace: list[str] = field(default_factory=list)
-    in_other_workspace: list[str] = field(default_factory=list)
+    in_other_workspace: list[str] = field(default_factory=list)  # verified there too
+    verified: list[str] = field(default_factory=list)  # were in this workspace, unproven
 
 
 def import_owned(
@@ -131,16 +136,24 @@ def import_owned(
     """
     provider = providers.get(name, session, actor.workspace_id)
     owned = {o.e164: o for o in provider.owned()}
-    present = {
-        e164: workspace_id
-        for e164, workspace_id in session.execute(
-            select(PhoneNumber.e164, PhoneNumber.workspace_id).where(
-                PhoneNumber.e164.in_(list(owned))
+    held = ownership.holders(session, actor, owned, lock=True)
+    verified = []
+    for e164, number in sorted(held.mine.items()):
+        if number.verified_at is None:
+            ownership.verify(
+                session,
+                actor,
+                number,
+                "provider",
+                provider=name,
+                provider_ref=owned[e164].provider_ref,
             )
-        )
-    }
-    mine = sorted(e for e, ws in present.items() if ws == actor.workspace_id)
-    others = sorted(e for e, ws in present.items() if ws != actor.workspace_id)
+            verified.append(e164)
+    mine = sorted(held.mine)
+    others = sorted(held.proven_elsewhere())
+    unproven = held.unproven_elsewhere()
+    ownership.displace(session, actor, unproven)  # found in this workspace's own account
+    present = set(held.mine) | set(others)
     new = [o for e, o in sorted(owned.items()) if e not in present]
     if configure_voice:
         voice_url = providers.voice_url(actor.workspace_id)
@@ -155,7 +168,7 @@ def import_owned(
             [ids.render("number", n.id) for n in created],
             after={"provider": name, "count": len(created), "e164": [n.e164 for n in created]},
         )
-    return ImportResult(views(session, _reload(session, actor, created)), mine, others)
+    return ImportResult(views(session, _reload(session, actor, created)), mine, others, verified)
 
 
 def _parse_all(values: Sequence[str]) -> list[str]:
@@ -229,6 +242,8 @@ def _add_to_inventory(
                 "provider_ref": o.provider_ref,
                 "monthly_cost_cents": o.monthly_cost_cents if cost is None else cost,
                 "purchased_at": now if source == "purchased" else None,
+                "verified_by": "provider",  # the provider lists it in this workspace's account
+                "verified_at": now,
                 "created_at": now,
                 "updated_at": now,
             }
