@@ -24,7 +24,7 @@ from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
-from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from
+from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from, recover
 from callplane.providers.router import router as providers_router
 from callplane.routing import router as routing_api
 from callplane.routing.runtime import RoutingRuntime
@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         worker = None
         if settings.release_worker:  # releases of deleted numbers, in this process
             worker = BackgroundWorker(
-                ReleaseWorker(database, providers, policy_from(providers)),
+                ReleaseWorker(
+                    database, providers, policy_from(providers), recover(database, providers)
+                ),
                 settings.release_poll_seconds,
             )
             worker.start()

@@ -21,6 +21,7 @@ from callplane.core.errors import DomainError, not_found
 from callplane.core.migrate import upgrade
 from callplane.numbers.bulk_import_cli import run_import
 from callplane.numbers.ownership_cli import verify_number
+from callplane.providers.recovery_cli import reconcile
 from callplane.providers.releases import run_worker
 from callplane.settings import Settings, get_settings
 from callplane.workspaces import service as workspaces
@@ -37,6 +38,7 @@ app.add_typer(numbers_app, name="numbers")
 console = Console()
 app.command("re-encrypt-secrets")(reencrypt_secrets)
 app.command("verify-number")(verify_number)
+app.command("reconcile")(reconcile)
 
 
 @contextmanager

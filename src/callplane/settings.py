@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     release_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     release_max_attempts: int = Field(default=20, ge=1)
     release_lease_seconds: float = Field(default=120.0, gt=0)
+    # A purchase intent still pending after this long belongs to a request that died: the
+    # worker settles it with the provider (callplane.providers.recovery).
+    purchase_recovery_after_seconds: float = Field(default=600.0, ge=0)
 
     @field_validator("log_level")
     @classmethod

@@ -29,6 +29,7 @@ from callplane.numbers import assignments, ownership
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import NumberRef
 from callplane.numbers.service import NumberView, views
+from callplane.providers import intents as purchase_intents
 from callplane.providers.base import Candidate, OwnedNumber, Provider, SearchQuery
 from callplane.providers.registry import Providers
 
@@ -51,32 +52,54 @@ def purchase(
     phone_numbers: Sequence[str],
     agent_ref: str | None = None,
 ) -> list[NumberView]:
-    """Buy numbers, add them to the inventory and optionally give them to an agent, all or none."""
+    """Buy numbers, add them to the inventory and optionally give them to an agent, all or none.
+
+    Crash-safe: the intent to buy each number is committed before the provider is called. This
+    is the one use case that commits in the middle of a request (a provider call cannot join
+    the transaction): a process killed after the provider's "bought" leaves a pending intent,
+    which recovery (callplane.providers.recovery) turns into an inventory row. No transaction is
+    held open across the provider calls; the second one, committed by the request, adds the
+    numbers and completes the intents together.
+    """
     providers.check_name(name)
     wanted = _parse_all(phone_numbers)
-    held = ownership.holders(session, actor, wanted, lock=True)
+    held = ownership.holders(session, actor, wanted)
+    _refuse_taken(held)
+    if proven := held.proven_elsewhere():
+        raise ownership.refuse_unavailable(session, actor, min(proven, key=wanted.index))
+    agent = get_active_agent(session, actor, agent_ref) if agent_ref else None
+    provider = providers.get(name, session, actor.workspace_id)
+    voice_url = providers.voice_url(actor.workspace_id)
+    intents = purchase_intents.record(session, actor, name, wanted)
+    session.commit()  # the intents are durable before the first provider call
+    bought: list[OwnedNumber] = []
+    try:
+        for e164 in wanted:
+            bought.append(provider.purchase(e164, voice_url))
+        held = ownership.holders(session, actor, wanted, lock=True)
+        _refuse_taken(held)
+        if held.proven_elsewhere():
+            raise Conflict(
+                "concurrent_modification",
+                "another request took one of these numbers meanwhile; nothing was bought",
+            )
+        # Bought: the provider has proven this workspace owns them. Unproven claims go.
+        ownership.displace(session, actor, held.unproven_elsewhere())
+        created = _record_purchase(session, actor, providers, name, bought, agent)
+        purchase_intents.complete(session, intents)
+    except Exception:
+        _undo(provider, bought)
+        raise
+    return views(session, _reload(session, actor, created))
+
+
+def _refuse_taken(held: ownership.Holders) -> None:
     if held.mine:
         raise Conflict(
             "number_already_exists",
             f"{', '.join(sorted(held.mine))} is already in this workspace",
             {"e164": sorted(held.mine)},
         )
-    if proven := held.proven_elsewhere():
-        raise ownership.refuse_unavailable(session, actor, min(proven, key=wanted.index))
-    agent = get_active_agent(session, actor, agent_ref) if agent_ref else None
-    provider = providers.get(name, session, actor.workspace_id)
-    voice_url = providers.voice_url(actor.workspace_id)
-    bought: list[OwnedNumber] = []
-    try:
-        for e164 in wanted:
-            bought.append(provider.purchase(e164, voice_url))
-        # Bought: the provider has proven this workspace owns them. Unproven claims go.
-        ownership.displace(session, actor, held.unproven_elsewhere())
-        created = _record_purchase(session, actor, providers, name, bought, agent)
-    except Exception:
-        _undo(provider, bought)
-        raise
-    return views(session, _reload(session, actor, created))
 
 
 def _record_purchase(
@@ -88,7 +111,7 @@ def _record_purchase(
     agent: Agent | None,
 ) -> list[PhoneNumber]:
     cost = providers.monthly_cost_cents(name)
-    created = _add_to_inventory(session, actor, name, bought, "purchased", cost)
+    created = add_to_inventory(session, actor, name, bought, "purchased", cost)
     events.record(
         session,
         actor,
@@ -159,7 +182,7 @@ def import_owned(
         voice_url = providers.voice_url(actor.workspace_id)
         for o in new:
             provider.configure_voice(o.provider_ref, voice_url)
-    created = _add_to_inventory(session, actor, name, new, "imported", None) if new else []
+    created = add_to_inventory(session, actor, name, new, "imported", None) if new else []
     if created:
         events.record(
             session,
@@ -215,7 +238,7 @@ def _undo(provider: Provider, bought: list[OwnedNumber]) -> None:
             )
 
 
-def _add_to_inventory(
+def add_to_inventory(
     session: Session,
     actor: Actor,
     name: str,
