@@ -122,6 +122,7 @@ class EncryptedText(TypeDecorator[str]):
 
     A value no key opens reads as None and logs an error (without the value): the workspace
     stays usable and its owner sees the secret as "not set", rather than every request failing.
+    Code reading such a column with raw SQL opens it with ``open_stored``.
     """
 
     impl = Text
@@ -131,13 +132,18 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else current().seal(value)
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        try:
-            return current().open(value)
-        except SecretUnreadable:
-            log.error("a stored secret cannot be opened with the configured encryption keys")
-            return None
+        return open_stored(value)
+
+
+def open_stored(value: str | None) -> str | None:
+    """A sealed column value as read without the ORM (raw SQL): opened, or None if no key can."""
+    if value is None:
+        return None
+    try:
+        return current().open(value)
+    except SecretUnreadable:
+        log.error("a stored secret cannot be opened with the configured encryption keys")
+        return None
 
 
 def reseal_all(session: Session, metadata: MetaData, keyring: Keyring) -> int:
