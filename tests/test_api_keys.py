@@ -14,6 +14,7 @@ from sqlalchemy import event, select, update
 
 from callplane.app import create_app
 from callplane.core import ids
+from callplane.core.auth_guard import FailedAuthGuard
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import InvalidInput
@@ -27,10 +28,11 @@ LIMIT = 5
 
 @pytest.fixture
 def guarded(backend: Backend) -> Iterator[TestClient]:
-    """An app allowing LIMIT failed authentications per address and minute."""
-    settings = settings_for(backend).model_copy(update={"auth_failures_per_minute": LIMIT})
-    with TestClient(create_app(settings, backend.database), raise_server_exceptions=False) as c:
-        yield c
+    """An app allowing LIMIT failed authentications per address, in a minute that never ends."""
+    app = create_app(settings_for(backend), backend.database)
+    app.state.auth_guard = FailedAuthGuard(LIMIT, clock=lambda: 1_800_000_030.0)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
 
 
 def new_key(
@@ -69,7 +71,7 @@ def test_guessing_keys_is_limited_per_address_and_logged(
     statuses = [a.status_code for a in answers]
     assert statuses == [401] * LIMIT + [429] * (30 - LIMIT)
     assert error_code(answers[-1]) == "too_many_failed_authentications"
-    assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert answers[-1].headers["Retry-After"] == "31"  # the rest of the minute
     # Blocked means blocked: the right key from the same address does not tell it apart.
     assert guarded.get("/v1/workspace", headers=tenant.auth).status_code == 429
     assert (
@@ -188,3 +190,12 @@ def test_another_process_within_the_minute_does_not_write_again(
     two.record(key_id)  # another process: its write finds a recent value and changes nothing
     with backend.database.transaction() as session:
         assert session.scalar(select(ApiKey.last_used_at).where(ApiKey.id == key_id)) == first
+
+
+def test_the_limit_is_a_setting_and_zero_turns_it_off(backend: Backend) -> None:
+    settings = settings_for(backend).model_copy(update={"auth_failures_per_minute": 0})
+    with TestClient(create_app(settings, backend.database)) as client:
+        for i in range(30):
+            response = client.get("/v1/workspace", headers=bearer(f"sk_live_guess_{i:04d}_x"))
+            assert response.status_code == 401
+    assert settings_for(backend).auth_failures_per_minute == 20  # the default

@@ -18,7 +18,7 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from starlette.requests import HTTPConnection
@@ -45,8 +45,9 @@ def client_address(connection: HTTPConnection) -> str:
 
 
 class FailedAuthGuard:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.time) -> None:
         self.per_minute = per_minute
+        self.clock = clock
         self._lock = threading.Lock()
         self._window = -1
         self._failures: dict[str, int] = {}
@@ -88,13 +89,13 @@ class FailedAuthGuard:
             )
 
     def _count(self, address: str) -> int:
-        window = int(time.time() // WINDOW_SECONDS)
+        window = int(self.clock() // WINDOW_SECONDS)
         if window != self._window:
             self._window, self._failures = window, {}
         return self._failures.get(address, 0)
 
     def _blocked(self) -> RateLimited:
-        retry_after = int(WINDOW_SECONDS - time.time() % WINDOW_SECONDS) + 1
+        retry_after = int(WINDOW_SECONDS - self.clock() % WINDOW_SECONDS) + 1
         return RateLimited(
             "too_many_failed_authentications",
             f"more than {self.per_minute} failed authentications from this address in a "
