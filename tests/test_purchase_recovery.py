@@ -242,3 +242,17 @@ def test_a_server_killed_mid_purchase_loses_no_number(
     assert number["source"] == "purchased"
     setup.tenant.delete("/v1/numbers/+14155550100")
     assert setup.worker.run_once() == 1 and setup.twilio.owned == {}
+
+
+def test_a_retried_purchase_settles_the_failed_attempts_intent(
+    setup: Setup, backend: Backend
+) -> None:
+    setup.twilio.for_sale = ["+14155550100"]
+    setup.twilio.fail("POST", times=1, status=503, code=20500)
+    body = {"provider": "twilio", "phone_numbers": ["+14155550100"]}
+    assert setup.tenant.post("/v1/numbers/purchase", body).status_code == 503
+    assert setup.tenant.post("/v1/numbers/purchase", body).status_code == 201
+    assert setup.reconciler.recover_purchases() == []  # nothing to adopt, nothing abandoned
+    with backend.database.session(write=False) as session:
+        statuses = session.scalars(select(PurchaseIntent.status).order_by(PurchaseIntent.id))
+        assert list(statuses) == ["completed", "completed"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -153,37 +154,73 @@ def _settle(
     adopt: bool,
     report: bool,
 ) -> list[Finding]:
-    pending = {
-        i.e164: i
-        for i in session.scalars(
-            scoped(PurchaseIntent, actor.workspace_id)
-            .where(PurchaseIntent.provider == name, PurchaseIntent.status == "pending")
-            .order_by(PurchaseIntent.id)
-            .with_for_update()
-        )
-    }
-    held = ownership.holders(session, actor, list(owned) + list(pending), lock=True)
+    intents: dict[str, list[PurchaseIntent]] = defaultdict(list)
+    for intent in session.scalars(
+        scoped(PurchaseIntent, actor.workspace_id)
+        .where(PurchaseIntent.provider == name, PurchaseIntent.status == "pending")
+        .order_by(PurchaseIntent.id)
+        .with_for_update()
+    ):
+        intents[intent.e164].append(intent)
+    # A number with a young intent may be in the hands of a running request: left alone.
+    in_flight = {e for e, group in intents.items() if any(i.created_at > cutoff for i in group)}
+    held = ownership.holders(session, actor, [*owned, *intents], lock=True)
     found: list[Finding] = []
+
+    def finding(e164: str, kind: Kind) -> None:
+        found.append(Finding(actor.workspace_id, name, e164, kind))
 
     recovered: list[OwnedNumber] = []
     orphans: list[OwnedNumber] = []
     for e164, number in sorted(owned.items()):
-        intent = pending.get(e164)
-        if e164 in held.mine:
+        if e164 in held.mine or e164 in in_flight:
             continue
-        if intent is not None and intent.created_at > cutoff:
-            continue  # its request may still be running
         if e164 in held.proven_elsewhere():
             if report:
-                found.append(Finding(actor.workspace_id, name, e164, "held_elsewhere"))
-            continue
-        if intent is not None:
+                finding(e164, "held_elsewhere")
+        elif e164 in intents:
             recovered.append(number)
         elif report:
             orphans.append(number)
     adopted_orphans = orphans if adopt else []
     taking = {o.e164 for o in recovered + adopted_orphans}
     ownership.displace(session, actor, [n for n in held.unproven_elsewhere() if n.e164 in taking])
+    _add(session, actor, providers, name, recovered, adopted_orphans)
+    settled = [e for e in intents if e not in in_flight]
+    for e164 in settled:
+        status = "completed" if e164 in held.mine else "adopted" if e164 in taking else None
+        if status is None and e164 not in owned:
+            status = "abandoned"  # bought nowhere, or undone
+            finding(e164, "abandoned_intent")
+        if status is not None:
+            purchase_intents.settle(session, [i.id for i in intents[e164]], status)
+    for o in recovered:
+        finding(o.e164, "adopted_purchase")
+    for o in orphans:
+        finding(o.e164, "adopted_orphan" if adopt else "orphan")
+    if report:
+        for e164 in _missing_at_provider(session, actor, name, owned):
+            finding(e164, "missing_at_provider")
+    for f in found:
+        log.warning(
+            "reconcile %s at %s: %s %s",
+            ids.render("workspace", f.workspace_id),
+            f.provider,
+            f.e164,
+            f.kind,
+        )
+    return found
+
+
+def _add(
+    session: Session,
+    actor: Actor,
+    providers: Providers,
+    name: str,
+    recovered: list[OwnedNumber],
+    orphans: list[OwnedNumber],
+) -> None:
+    """Recovered purchases as purchased (a delete releases them), orphans as imported."""
     if recovered:
         cost = providers.monthly_cost_cents(name)
         created = add_to_inventory(session, actor, name, recovered, "purchased", cost)
@@ -194,10 +231,8 @@ def _settle(
             [ids.render("number", n.id) for n in created],
             after={"provider": name, "e164": [n.e164 for n in created]},
         )
-        purchase_intents.settle(session, [pending[o.e164].id for o in recovered], "adopted")
-        found += [Finding(actor.workspace_id, name, o.e164, "adopted_purchase") for o in recovered]
-    if adopted_orphans:
-        created = add_to_inventory(session, actor, name, adopted_orphans, "imported", None)
+    if orphans:
+        created = add_to_inventory(session, actor, name, orphans, "imported", None)
         events.record(
             session,
             actor,
@@ -205,29 +240,17 @@ def _settle(
             [ids.render("number", n.id) for n in created],
             after={"provider": name, "count": len(created), "e164": [n.e164 for n in created]},
         )
-    found += [
-        Finding(actor.workspace_id, name, o.e164, "adopted_orphan" if adopt else "orphan")
-        for o in orphans
-    ]
-    gone = [i for e, i in pending.items() if e not in owned and i.created_at <= cutoff]
-    done = [i for e, i in pending.items() if e in held.mine]
-    purchase_intents.settle(session, [i.id for i in gone], "abandoned")
-    purchase_intents.settle(session, [i.id for i in done], "completed")
-    found += [Finding(actor.workspace_id, name, i.e164, "abandoned_intent") for i in gone]
-    if report:
-        query = scoped(PhoneNumber, actor.workspace_id).where(
-            PhoneNumber.provider == name, PhoneNumber.provider_ref.is_not(None)
-        )
-        if owned:
-            query = query.where(PhoneNumber.e164.not_in(list(owned)))
-        missing = session.scalars(query.order_by(PhoneNumber.e164))
-        found += [Finding(actor.workspace_id, name, n.e164, "missing_at_provider") for n in missing]
-    for f in found:
-        log.warning(
-            "reconcile %s at %s: %s %s",
-            ids.render("workspace", f.workspace_id),
-            f.provider,
-            f.e164,
-            f.kind,
-        )
-    return found
+
+
+def _missing_at_provider(
+    session: Session, actor: Actor, name: str, owned: dict[str, OwnedNumber]
+) -> list[str]:
+    """Numbers of the inventory bought or imported at ``name`` that it no longer holds."""
+    query = scoped(PhoneNumber, actor.workspace_id).where(
+        PhoneNumber.provider == name, PhoneNumber.provider_ref.is_not(None)
+    )
+    if owned:
+        query = query.where(PhoneNumber.e164.not_in(list(owned)))
+    return list(
+        session.scalars(query.with_only_columns(PhoneNumber.e164).order_by(PhoneNumber.e164))
+    )
