@@ -66,6 +66,8 @@ NUMBER_COLUMNS = (
     "fallback_action",
     "max_calls_per_hour",
     "max_calls_per_day",
+    "verified_by",
+    "verified_at",
     "created_at",
     "updated_at",
 )
@@ -165,6 +167,9 @@ def load_numbers(url: str, workspace_id: uuid.UUID, rows: list[NumberRow]) -> di
             "fallback_action": "reject",
             "max_calls_per_hour": r.max_calls_per_hour,
             "max_calls_per_day": r.max_calls_per_day,
+            # An operator-verified inventory: usable as caller ID (numbers.ownership).
+            "verified_by": "operator",
+            "verified_at": now,
             "created_at": now,
             "updated_at": now,
         }

@@ -56,6 +56,8 @@ class FakeTwilio:
     lock: threading.Lock = field(default_factory=threading.Lock)
     delete_delay: float = 0.0  # seconds a DELETE takes, to kill a client in the middle of one
     deletes_received: int = 0  # counted on arrival, before the delay
+    purchase_delay: float = 0.0  # the same for a purchase (POST IncomingPhoneNumbers.json)
+    purchases_received: int = 0
 
     def fail(self, method: str, times: int = 1, status: int = 500, code: int = 20500) -> None:
         self.failures.setdefault(method, []).extend([(status, code)] * times)
@@ -147,6 +149,9 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             if method == "DELETE":
                 state.deletes_received += 1
                 time.sleep(state.delete_delay)
+            if method == "POST" and parts.path.endswith("/IncomingPhoneNumbers.json"):
+                state.purchases_received += 1
+                time.sleep(state.purchase_delay)
             with state.lock:
                 status, body = self._route(method, parts.path, query, form)
                 state.requests.append(Seen(method, parts.path, query, form, status))

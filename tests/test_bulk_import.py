@@ -143,11 +143,11 @@ def test_a_number_of_another_workspace_is_rejected_and_numbers_go_to_the_agent(
     report = client.numbers.import_csv(path, agent_id=agent["id"])
     assert report.imported == 2 and report.attached == 2
     assert [(r.line, r.code) for r in report.rejected] == [
-        (3, "number_already_exists"),  # found by the server
+        (3, "number_not_available"),  # found by the server
         (5, "string_too_long"),  # refused by the server's request validation
         (6, "duplicate_in_file"),  # found before sending
     ]
-    assert "another workspace" in report.rejected[0].reason
+    assert report.rejected[0].reason == "this number is not available"
     assert "line 2" in report.rejected[2].reason
     listed = tenant.get("/v1/numbers", params={"agent_id": agent["id"]}).json()["data"]
     assert sorted(n["e164"] for n in listed) == ["+12125550110", "+12125550112"]

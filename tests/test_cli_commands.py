@@ -23,8 +23,16 @@ from tests.live_server import free_port, live_server
 @pytest.fixture
 def server(backend: Backend, tenant: Tenant, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of a shell pointed at a live server with the tenant's key."""
+    get_settings.cache_clear()  # the admin commands read DATABASE_URL afresh
     with live_server(backend.url, tmp_path / "server.log") as base_url:
-        yield {"CALLPLANE_URL": base_url, "CALLPLANE_API_KEY": tenant.key, "COLUMNS": "250"}
+        yield {
+            "CALLPLANE_URL": base_url,
+            "CALLPLANE_API_KEY": tenant.key,
+            "COLUMNS": "250",
+            "DATABASE_URL": backend.url,
+            "CALLPLANE_SECRET_KEY": SECRET,
+        }
+    get_settings.cache_clear()
 
 
 def run(env: dict[str, str], *args: str) -> Result:
@@ -73,8 +81,12 @@ def test_an_operators_first_hour(server: dict[str, str], tmp_path: Path) -> None
 
     inbound = data(ok(server, "route", "inbound", "+16286666348", "--json"))
     assert inbound["reason"] and inbound["number"]["e164"] == "+16286666348"
+    unproven = run(server, "route", "outbound", dialer["id"], "+12125550199")
+    assert unproven.exit_code == ExitCode.ERROR and "no_caller_id_available" in unproven.output
+    workspace = shown["workspace_id"]
+    ok(server, "verify-number", "+12025550143", "--workspace", workspace, "--ownership-checked")
     outbound = data(ok(server, "route", "outbound", dialer["id"], "+12125550199", "--json"))
-    assert outbound["number"]["e164"] in ("+12025550143", "+33782990580")
+    assert outbound["number"]["e164"] == "+12025550143"  # the one proven number
     shown_agent = ok(server, "agents", "show", dialer["id"]).stdout
     assert "+12025550143" in shown_agent and "+33782990580" in shown_agent
 

@@ -22,7 +22,7 @@ from tests.helpers import SECRET, Backend, Tenant
 from tests.live_server import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
-KEEP_ID = re.compile(r"^(\w+)=\$\((callplane .+) \| jq -r \.id\)$")
+KEEP_ID = re.compile(r"^(\w+)=\$\((callplane .+) \| jq -r \.(\w+)\)$")
 
 
 def blocks(page: str, language: str) -> list[str]:
@@ -83,7 +83,7 @@ def test_the_cli_examples_run(shell: dict[str, str], tmp_path: Path) -> None:
         result = CliRunner().invoke(app, args, env=shell)
         assert result.exit_code == 0, f"{line}\n{result.output}"
         if kept:
-            variables[kept.group(1)] = json.loads(result.stdout)["id"]
+            variables[kept.group(1)] = json.loads(result.stdout)[kept.group(3)]
     assert os.listdir(tmp_path).count("numbers.csv.progress") == 0
 
 

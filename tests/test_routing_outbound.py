@@ -20,7 +20,7 @@ from tests.live_server import live_server
 def _caller(tenant: Tenant, strategy: str, numbers: list[str], **fields: Any) -> dict[str, Any]:
     agent = tenant.agent("outbound", outbound_strategy=strategy, **fields)
     for e164 in numbers:
-        tenant.number(e164)
+        tenant.verified_number(e164)
     tenant.put(f"/v1/agents/{agent['id']}/numbers", {"phone_numbers": numbers})
     return agent
 

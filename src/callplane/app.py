@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from callplane import __version__, compat, health
 from callplane.agents.router import router as agents_router
-from callplane.core import error_handlers
+from callplane.core import crypto, error_handlers
+from callplane.core.auth_guard import FailedAuthGuard
 from callplane.core.db import Database, create_db_engine
 from callplane.core.hotdb import HotPool
 from callplane.core.middleware import (
@@ -26,12 +27,13 @@ from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
-from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from
+from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from, recover
 from callplane.providers.router import router as providers_router
 from callplane.routing import router as routing_api
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector
 from callplane.settings import Settings, get_settings
+from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.router import router as workspace_router
 
 PRUNE_SECONDS = 600.0
@@ -58,6 +60,7 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    crypto.install(crypto.Keyring.of(settings))
     in_flight = settings.db_pool_size + settings.db_max_overflow
     database = database or Database(
         create_db_engine(
@@ -76,7 +79,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         worker = None
         if settings.release_worker:  # releases of deleted numbers, in this process
             worker = BackgroundWorker(
-                ReleaseWorker(database, providers, policy_from(providers)),
+                ReleaseWorker(
+                    database, providers, policy_from(providers), recover(database, providers)
+                ),
                 settings.release_poll_seconds,
             )
             worker.start()
@@ -99,6 +104,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
+    app.state.auth_guard = FailedAuthGuard(settings.auth_failures_per_minute)
+    app.state.key_usage = KeyUsage(database)
     hot_pool = HotPool(database.engine, settings.hot_path_connections)
     app.state.lookups = RouteLookups(
         hot_pool, settings.secret_key.get_secret_value(), settings.default_stream_url

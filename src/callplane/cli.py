@@ -21,7 +21,11 @@ from callplane.commands.exit_codes import ExitCode
 from callplane.commands.output import JsonOption, console, fail
 from callplane.core import ids
 from callplane.core.context import Actor
+from callplane.core.crypto_cli import reencrypt_secrets
+from callplane.core.db import utcnow
 from callplane.core.errors import DomainError, not_found
+from callplane.numbers.ownership_cli import verify_number
+from callplane.providers.recovery_cli import reconcile
 from callplane.providers.releases import run_worker
 from callplane.settings import get_settings
 from callplane.workspaces import service as workspaces
@@ -42,6 +46,9 @@ app.add_typer(numbers.app, name="numbers")
 app.add_typer(agents.app, name="agents")
 app.add_typer(routing.app, name="route")
 app.add_typer(events.app, name="events")
+app.command("re-encrypt-secrets")(reencrypt_secrets)
+app.command("verify-number")(verify_number)
+app.command("reconcile")(reconcile)
 
 
 def _refused(exc: DomainError) -> NoReturn:
@@ -136,6 +143,10 @@ def workspace_list(json_output: JsonOption = False) -> None:
 def key_create(
     workspace: Annotated[str, typer.Option("--workspace", help="Workspace id (ws_…).")],
     name: Annotated[str, typer.Option(help="A label for the key.")] = "cli",
+    scope: Annotated[str, typer.Option(help="full, or read (cannot change anything).")] = "full",
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="The key stops working after this many days.")
+    ] = None,
 ) -> None:
     """Create an API key for a workspace; the key is printed once."""
     settings = get_settings()
@@ -149,6 +160,10 @@ def key_create(
                 Actor(workspace_id, None, None),
                 name,
                 settings.secret_key.get_secret_value(),
+                scope=scope,
+                expires_at=utcnow() + dt.timedelta(days=expires_in_days)
+                if expires_in_days
+                else None,
             )
     except DomainError as exc:
         _refused(exc)

@@ -4,7 +4,7 @@ from callplane.agents.models import Agent
 from callplane.core.db import Base
 from callplane.events.models import Event
 from callplane.numbers.models import Assignment, PhoneNumber
-from callplane.providers.models import ReleaseJob, SandboxNumber
+from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
 from callplane.routing.models import CallerIdSelection
 from callplane.workspaces.models import ApiKey, Workspace
 
@@ -16,6 +16,7 @@ __all__ = [
     "CallerIdSelection",
     "Event",
     "PhoneNumber",
+    "PurchaseIntent",
     "ReleaseJob",
     "SandboxNumber",
     "Workspace",

@@ -8,11 +8,16 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from callplane.core.crypto import parse_keys
+
 DEFAULT_SQLITE_PATH = Path("data/callplane.db")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CALLPLANE_", extra="ignore")
+    # Errors never echo the input: a mistyped key or database URL may hold a password.
+    model_config = SettingsConfigDict(
+        env_prefix="CALLPLANE_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
@@ -23,9 +28,14 @@ class Settings(BaseSettings):
     # Keys are stored as HMAC-SHA256(secret_key, key); changing it invalidates every API key.
     secret_key: SecretStr = SecretStr("callplane-development-secret-change-me")
     bootstrap_api_key: SecretStr | None = None
+    # Fernet keys sealing secrets at rest (Twilio auth tokens), comma-separated, newest first;
+    # a key derived from secret_key always opens too (see callplane.core.crypto).
+    encryption_keys: SecretStr | None = None
     log_level: str = "INFO"
     # Requests per minute per API key; 0 turns the limit off. Shared through Redis when set.
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Failed authentications per client address and minute before it gets 429; 0 turns it off.
+    auth_failures_per_minute: int = Field(default=20, ge=0)
     redis_url: str | None = None
     # The media WebSocket calls stream to, unless the agent or its workspace names another.
     default_stream_url: str | None = None
@@ -47,6 +57,9 @@ class Settings(BaseSettings):
     release_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     release_max_attempts: int = Field(default=20, ge=1)
     release_lease_seconds: float = Field(default=120.0, gt=0)
+    # A purchase intent still pending after this long belongs to a request that died: the
+    # worker settles it with the provider (callplane.providers.recovery).
+    purchase_recovery_after_seconds: float = Field(default=600.0, ge=0)
 
     @field_validator("log_level")
     @classmethod
@@ -55,6 +68,13 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_keys(value.get_secret_value())
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -4,15 +4,17 @@ Rows go through ``numbers.create_batch`` in batches of 1,000. A refused batch (a
 on the server) names each bad item by index; those rows are set aside with their CSV line and
 reason and the rest of the batch is sent again. Resuming is safe twice over: a progress file
 next to the CSV records how many rows are settled (and is removed once every row is in), and a
-row the server reports as ``number_already_exists`` counts as done when that number is in
-*this* workspace (a re-run after a crash in the middle of a batch), or as rejected when another
-workspace holds it.
+row the server reports as ``number_already_exists`` (in *this* workspace) counts as done: a
+re-run after a crash in the middle of a batch. A number another workspace holds is
+``number_not_available``, named one per answer: that row is rejected and the rest sent again
+(the server limits how often it says so, see numbers.ownership).
 """
 
 from __future__ import annotations
 
 import bisect
 import csv
+import io
 import json
 import re
 import time
@@ -21,10 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from callplane.client._exceptions import APIError, NotFound, ValidationError
+from callplane.client._exceptions import APIError, ValidationError
 from callplane.client._params import NewNumber
 from callplane.core.errors import DomainError
 from callplane.core.phone import parse_e164
+from callplane.numbers.csv_encoding import UnreadableCsv, read_text
 
 if TYPE_CHECKING:
     from callplane.client._resources.agents import Agents
@@ -79,15 +82,19 @@ class ImportReport:
 def read_rows(path: Path) -> tuple[list[Row], list[RejectedRow]]:
     """Rows of the CSV with their line numbers; a header names the columns, else column 1.
 
+    Raises UnreadableCsv, naming the line, for a file that is not CSV text (see csv_encoding).
+
     Numbers are checked here with the server's own parser (``callplane.core.phone``), so a
     batch is refused on the server only in rare cases (a number someone else imported).
     """
     rows: list[Row] = []
     rejected: list[RejectedRow] = []
     first_line: dict[str, int] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        columns: dict[str, int] = {"e164": 0}
+    content, _ = read_text(path)
+    reader = csv.reader(io.StringIO(content, newline=""))
+    columns: dict[str, int] = {"e164": 0}
+    line = 0
+    try:
         for record in reader:
             line = reader.line_num
             if not record or not any(cell.strip() for cell in record):
@@ -112,7 +119,20 @@ def read_rows(path: Path) -> tuple[list[Row], list[RejectedRow]]:
             else:
                 first_line[row.e164] = line
                 rows.append(row)
+    except csv.Error as exc:
+        raise UnreadableCsv(_csv_problem(line + 1, exc)) from exc  # where the bad record began
     return rows, rejected
+
+
+def _csv_problem(line: int, exc: csv.Error) -> str:
+    """A message for a record the csv module could not read (it starts on ``line``)."""
+    if "field larger than field limit" in str(exc):
+        limit_kb = csv.field_size_limit() // 1024
+        return (
+            f"line {line}: a field is longer than {limit_kb} KB (an unclosed quote, or not a "
+            "CSV of phone numbers)"
+        )
+    return f"line {line}: not readable as CSV ({exc})"
 
 
 def _row(line: int, record: list[str], columns: dict[str, int]) -> Row | RejectedRow:
@@ -251,13 +271,10 @@ def _send(numbers: Numbers, chunk: list[Row]) -> tuple[list[Row], list[Row], lis
             return pending, present, rejected
         for index, code, message in refused:
             row = pending[index]
-            if code != "number_already_exists":
-                rejected.append(RejectedRow(row.line, row.e164, code, message))
-            elif _in_this_workspace(numbers, row.e164):
+            if code == "number_already_exists":  # in this workspace: an earlier run got it in
                 present.append(row)
             else:
-                reason = "another workspace already has this number"
-                rejected.append(RejectedRow(row.line, row.e164, code, reason))
+                rejected.append(RejectedRow(row.line, row.e164, code, message))
         drop = {index for index, _, _ in refused}
         pending = [r for i, r in enumerate(pending) if i not in drop]
     return [], present, rejected
@@ -278,14 +295,6 @@ def _refused_items(exc: ValidationError) -> list[tuple[int, str, str]]:
     if not items:
         raise exc
     return sorted(set(items))
-
-
-def _in_this_workspace(numbers: Numbers, e164: str) -> bool:
-    try:
-        numbers.get(e164)
-    except NotFound:
-        return False
-    return True
 
 
 def _give(

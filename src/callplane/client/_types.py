@@ -50,6 +50,7 @@ class Number(Model):
     provider: str | None
     monthly_cost_cents: int
     purchased_at: dt.datetime | None
+    verified_by: Literal["provider", "operator"] | None
     inbound_agent_id: str | None
     outbound_agent_ids: list[str]
     fallback_action: str
@@ -131,6 +132,7 @@ class ProviderImport(Model):
     imported: list[Number]
     already_in_workspace: list[str]
     in_other_workspace: list[str]
+    verified: list[str]
 
 
 class Release(Model):
@@ -154,6 +156,7 @@ class Workspace(Model):
     name: str
     twilio_account_sid: str | None
     twilio_auth_token_set: bool
+    twilio_auth_token_hint: str | None
     default_stream_url: str | None
     created_at: dt.datetime
     updated_at: dt.datetime

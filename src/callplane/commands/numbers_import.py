@@ -6,16 +6,18 @@ it, below it.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Literal
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from callplane.client import APIError, Client, ImportReport, TransportError
 from callplane.commands.exit_codes import ExitCode
 from callplane.commands.output import console, errors
+from callplane.core.csv_export import write_rows
+from callplane.numbers.csv_encoding import UnreadableCsv
 
 SHOWN_REJECTED = 200
 
@@ -48,6 +50,8 @@ def run_import(
             report = client.numbers.import_csv(
                 path, agent_id=agent_id, direction=direction, on_progress=advance
             )
+        except UnreadableCsv as exc:
+            failure = (ExitCode.ERROR, f"{path.name}, {escape(str(exc))}; nothing was sent")
         except TransportError as exc:
             failure = (ExitCode.UNREACHABLE, exc.message)
         except APIError as exc:
@@ -61,10 +65,12 @@ def run_import(
         return code
     _print_report(report, agent_id)
     if report_path is not None:
-        with report_path.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["line", "value", "code", "reason"])
-            writer.writerows((r.line, r.value, r.code, r.reason) for r in report.rejected)
+        with report_path.open("w", newline="", encoding="utf-8") as handle:
+            write_rows(
+                handle,
+                ["line", "value", "code", "reason"],
+                ((r.line, r.value, r.code, r.reason) for r in report.rejected),
+            )
     return ExitCode.ROWS_REJECTED if report.rejected else ExitCode.OK
 
 
@@ -82,7 +88,7 @@ def _print_report(report: ImportReport, agent_id: str | None) -> None:
         return
     table = Table("line", "value", "code", "reason", title="Rejected rows")
     for r in report.rejected[:SHOWN_REJECTED]:
-        table.add_row(str(r.line), r.value, r.code, r.reason)
+        table.add_row(str(r.line), escape(r.value), escape(r.code), escape(r.reason))
     errors.print(table)
     if len(report.rejected) > SHOWN_REJECTED:
         errors.print(f"… and {len(report.rejected) - SHOWN_REJECTED} more (--report writes all)")

@@ -11,3 +11,4 @@ class Actor:
     workspace_id: uuid.UUID
     key_id: uuid.UUID | None
     request_id: str | None
+    scope: str = "full"  # of the API key: "full", or "read" (see workspaces.models.ApiKey)

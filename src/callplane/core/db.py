@@ -85,6 +85,7 @@ def normalize_url(url: str) -> str:
 
 
 def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    # hide_parameters: a failing statement's message never carries its bound values (secrets).
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -95,10 +96,17 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=pool_size,
             max_overflow=max_overflow,
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -13,6 +13,9 @@ class DomainError(Exception):
     """A request that the rules refuse. ``status`` is the native API's status for the kind."""
 
     status = 400
+    # Set on a refusal whose audit event the service wrote (and nothing else): the request
+    # boundary commits that event instead of rolling it back with the refused request.
+    keeps_audit_event = False
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)

@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 
+from callplane.core.auth_guard import FailedAuthGuard, client_address
 from callplane.core.context import Actor
 from callplane.core.db import Database
 from callplane.core.envelope import Envelope, ListEnvelope, Pagination, meta
+from callplane.core.errors import DomainError
 from callplane.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from callplane.core.ratelimit import RateLimiter
 from callplane.settings import Settings
-from callplane.workspaces.service import authenticate
+from callplane.workspaces.key_usage import KeyUsage
+from callplane.workspaces.service import authenticate, require_full_scope
 
 T = TypeVar("T")
 
@@ -32,7 +35,12 @@ def request_id(request: Request) -> str:
 def _db_session(request: Request) -> Iterator[Session]:
     database: Database = request.app.state.database
     with database.session(write=request.method not in READ_METHODS) as session:
-        yield session
+        try:
+            yield session
+        except DomainError as exc:
+            if exc.keeps_audit_event:
+                session.commit()
+            raise
         session.commit()
 
 
@@ -45,17 +53,34 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _current_actor(request: Request, session: DbSession) -> Actor:
+def _any_scope_actor(request: Request, session: DbSession, later: BackgroundTasks) -> Actor:
     settings: Settings = request.app.state.settings
-    actor = authenticate(
-        session, bearer_token(request), settings.secret_key.get_secret_value(), request_id(request)
-    )
+    guard: FailedAuthGuard = request.app.state.auth_guard
+    with guard.watch(client_address(request)):
+        actor = authenticate(
+            session,
+            bearer_token(request),
+            settings.secret_key.get_secret_value(),
+            request_id(request),
+        )
     limiter: RateLimiter = request.app.state.rate_limiter
     limiter.check(actor.key_id)
+    usage: KeyUsage = request.app.state.key_usage
+    if actor.key_id is not None and usage.due(actor.key_id):
+        later.add_task(usage.record, actor.key_id)
     return actor
 
 
+def _current_actor(request: Request, actor: Annotated[Actor, Depends(_any_scope_actor)]) -> Actor:
+    if request.method not in READ_METHODS:
+        require_full_scope(actor)
+    return actor
+
+
+# Reads take any key; changes need a full one. RoutingActor: the routing questions, which a
+# read key (the media plane's) may ask whatever their method.
 CurrentActor = Annotated[Actor, Depends(_current_actor)]
+RoutingActor = Annotated[Actor, Depends(_any_scope_actor)]
 
 
 def clamp_limit(limit: int | None) -> int:

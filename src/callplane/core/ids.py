@@ -47,6 +47,11 @@ def new_uuid() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def first_uuid_at(millis: int) -> uuid.UUID:
+    """The smallest UUIDv7 of that Unix millisecond: ``id >= it`` means "created since then"."""
+    return uuid.UUID(int=(millis & ((1 << 48) - 1)) << 80)
+
+
 def render(kind: str, value: uuid.UUID) -> str:
     return f"{PREFIXES[kind]}_{value}"
 

@@ -31,6 +31,11 @@ class PhoneNumber(Timestamped, Base):
         CheckConstraint("source IN ('imported', 'purchased')", name="source"),
         CheckConstraint("monthly_cost_cents >= 0", name="monthly_cost_cents"),
         CheckConstraint("fallback_action IN ('reject', 'forward')", name="fallback_action"),
+        CheckConstraint(
+            "verified_by IN ('provider', 'operator') AND verified_at IS NOT NULL"
+            " OR verified_by IS NULL AND verified_at IS NULL",
+            name="verified",
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -48,6 +53,11 @@ class PhoneNumber(Timestamped, Base):
     provider_ref: Mapped[str | None] = mapped_column(String(64))
     monthly_cost_cents: Mapped[int] = mapped_column(default=0)
     purchased_at: Mapped[dt.datetime | None]
+    # Proof of ownership (see callplane.numbers.ownership): set when a provider shows the number
+    # in the workspace's own account (a purchase, a provider import) or an operator vouches for
+    # it. Until then the number is not used as caller ID and a proven claim displaces it.
+    verified_by: Mapped[str | None] = mapped_column(String(16))
+    verified_at: Mapped[dt.datetime | None]
     # Inbound routing when no agent can answer: forward to an E.164 or SIP URI, or reject.
     fallback_action: Mapped[str] = mapped_column(
         String(16), default="reject", server_default="reject"

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from callplane.core import ids
@@ -78,16 +77,30 @@ def parse_refs(groups: Sequence[tuple[str, Sequence[object]]]) -> list[NumberRef
 def find_numbers(
     session: Session, actor: Actor, refs: Sequence[NumberRef], *, lock: bool = False
 ) -> dict[NumberRef, PhoneNumber]:
-    """Every reference that names a number of this workspace, in one query."""
+    """Every reference that names a number of this workspace, by unique index only.
+
+    One condition per query: with ``id IN (…) OR e164 IN (…)`` (or an empty ``IN ()`` on either
+    side) SQLite gives up both unique indexes and walks every number of the workspace. A mix of
+    ids and E.164s first turns the E.164s into ids, so the rows are read (and locked) in one
+    query, in id order.
+    """
     wanted_ids = {r.number_id for r in refs if r.number_id}
     wanted_e164 = {r.e164 for r in refs if r.e164}
-    if not wanted_ids and not wanted_e164:
+    if wanted_ids and wanted_e164:
+        wanted_ids |= set(
+            session.scalars(
+                scoped(PhoneNumber, actor.workspace_id)
+                .where(PhoneNumber.e164.in_(wanted_e164))
+                .with_only_columns(PhoneNumber.id)
+            )
+        )
+    if wanted_ids:
+        condition = PhoneNumber.id.in_(wanted_ids)
+    elif wanted_e164:
+        condition = PhoneNumber.e164.in_(wanted_e164)
+    else:
         return {}
-    query = (
-        scoped(PhoneNumber, actor.workspace_id)
-        .where(or_(PhoneNumber.id.in_(wanted_ids), PhoneNumber.e164.in_(wanted_e164)))
-        .order_by(PhoneNumber.id)
-    )
+    query = scoped(PhoneNumber, actor.workspace_id).where(condition).order_by(PhoneNumber.id)
     if lock:
         query = query.with_for_update()
     rows = list(session.scalars(query))

@@ -13,6 +13,8 @@ from callplane.numbers.service import NumberInput, NumberView
 from callplane.numbers.summary import Summary
 
 Direction = Literal["inbound", "outbound"]
+MAX_CALLS_PER_HOUR = 1_000_000
+MAX_CALLS_PER_DAY = 24 * MAX_CALLS_PER_HOUR
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -39,8 +41,9 @@ class NumberUpdate(Input):
         default=None, description="E.164 or SIP URI to forward to when no agent answers"
     )
     allowed_inbound_countries: CountryList | None = None
-    max_calls_per_hour: int | None = Field(default=None, ge=1)
-    max_calls_per_day: int | None = Field(default=None, ge=1)
+    # The same range on every database (PostgreSQL's integer stops at 2^31-1, SQLite does not).
+    max_calls_per_hour: int | None = Field(default=None, ge=1, le=MAX_CALLS_PER_HOUR)
+    max_calls_per_day: int | None = Field(default=None, ge=1, le=MAX_CALLS_PER_DAY)
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> NumberUpdate:
@@ -67,6 +70,10 @@ class NumberOut(BaseModel):
     provider: str | None
     monthly_cost_cents: int
     purchased_at: str | None
+    verified_by: Literal["provider", "operator"] | None = Field(
+        description="Who proved this workspace owns the number; unverified numbers are not "
+        "used as caller ID and give way to a workspace that proves ownership."
+    )
     inbound_agent_id: str | None
     outbound_agent_ids: list[str]
     fallback_action: str
@@ -94,6 +101,7 @@ class NumberOut(BaseModel):
             provider=n.provider,
             monthly_cost_cents=n.monthly_cost_cents,
             purchased_at=iso(n.purchased_at),
+            verified_by=n.verified_by,
             inbound_agent_id=ids.render("agent", v.inbound_agent_id)
             if v.inbound_agent_id
             else None,

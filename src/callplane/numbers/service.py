@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
+from callplane.numbers import ownership
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.references import get_number
 from callplane.providers import releases
@@ -88,8 +89,17 @@ def view(session: Session, number: PhoneNumber) -> NumberView:
 
 
 def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberView:
+    """Add a number without proof of ownership: unverified until a provider or operator vouches."""
     parsed = parse_e164(data.e164, "e164")
-    _refuse_existing(session, [parsed.e164])
+    held = ownership.holders(session, actor, [parsed.e164])
+    if held.mine:
+        raise Conflict(
+            "number_already_exists",
+            f"{parsed.e164} is already in this workspace",
+            {"e164": [parsed.e164]},
+        )
+    if held.elsewhere:
+        raise ownership.refuse_unavailable(session, actor, parsed.e164)
     number = _new_number(actor, parsed, data)
     session.add(number)
     session.flush()
@@ -124,14 +134,14 @@ def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -
             )
         first_seen.setdefault(number.e164, index)
         parsed.append(number)
-    existing = _existing(session, list(first_seen))
-    for e164 in sorted(existing, key=first_seen.__getitem__):
+    held = ownership.holders(session, actor, first_seen)
+    for e164 in sorted(held.mine, key=first_seen.__getitem__):
         errors.append(
             _item_error(
                 first_seen[e164],
                 e164,
                 "number_already_exists",
-                "this number is already in an inventory",
+                "this number is already in this workspace",
             )
         )
     if errors:
@@ -140,6 +150,11 @@ def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -
             "batch_invalid",
             f"{len(errors)} of {len(items)} numbers were refused; nothing was imported",
             {"errors": errors},
+        )
+    if held.elsewhere:  # named one at a time: a batch of guesses is no oracle
+        first = min(held.elsewhere, key=first_seen.__getitem__)
+        raise ownership.refuse_unavailable(
+            session, actor, first, index=first_seen[first], total=len(items)
         )
     now = utcnow()
     rows = [
@@ -307,20 +322,6 @@ def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters)
     return query
 
 
-def _refuse_existing(session: Session, e164s: list[str]) -> None:
-    if found := _existing(session, e164s):
-        raise Conflict(
-            "number_already_exists",
-            f"{', '.join(sorted(found))} is already in an inventory",
-            {"e164": sorted(found)},
-        )
-
-
-def _existing(session: Session, e164s: Iterable[str]) -> set[str]:
-    wanted = list(e164s)
-    return set(session.scalars(select(PhoneNumber.e164).where(PhoneNumber.e164.in_(wanted))))
-
-
 def _new_number(actor: Actor, parsed: ParsedNumber, data: NumberInput) -> PhoneNumber:
     return PhoneNumber(**_row(actor, parsed, data, utcnow()))
 
@@ -340,6 +341,8 @@ def _row(actor: Actor, p: ParsedNumber, data: NumberInput, now: Any) -> dict[str
         "monthly_cost_cents": data.monthly_cost_cents,
         "purchased_at": None,
         "sip_settings": data.sip_settings,
+        "verified_by": None,
+        "verified_at": None,
         "created_at": now,
         "updated_at": now,
     }

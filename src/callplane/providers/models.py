@@ -63,3 +63,34 @@ class SandboxNumber(Base):
     releases: Mapped[int] = mapped_column(default=0)
     purchased_at: Mapped[dt.datetime]
     released_at: Mapped[dt.datetime | None]
+
+
+INTENT_STATUSES = ("pending", "completed", "adopted", "abandoned")
+
+
+class PurchaseIntent(Timestamped, Base):
+    """A purchase about to be made at a provider, committed before the provider is called.
+
+    The provider call cannot join the database transaction: a process killed between the
+    provider's "bought" and the commit of the inventory row would leave a paid number nobody
+    knows about. The intent is that knowledge. The request that bought the number marks it
+    ``completed`` in the transaction that adds the number; a crashed or failed request leaves it
+    ``pending``, and recovery (callplane.providers.recovery) later asks the provider: owned
+    means the number is ``adopted`` into the inventory as purchased (so deleting it releases
+    it), not owned means the purchase never happened or was undone (``abandoned``).
+    """
+
+    __tablename__ = "purchase_intents"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'completed', 'adopted', 'abandoned')", name="status"
+        ),
+        Index("ix_purchase_intents_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    request_id: Mapped[str | None] = mapped_column(String(128))

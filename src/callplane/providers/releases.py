@@ -22,7 +22,9 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -41,6 +43,7 @@ from callplane.providers.registry import Providers
 from callplane.settings import Settings
 
 log = logging.getLogger("callplane.releases")
+RECOVERY_INTERVAL_SECONDS = 60.0
 
 
 def enqueue(session: Session, actor: Actor, number: PhoneNumber) -> ReleaseJob | None:
@@ -126,12 +129,24 @@ class Claim:
 
 
 class ReleaseWorker:
-    """Works the release queue; any number of them may share one database."""
+    """Works the release queue; any number of them may share one database.
 
-    def __init__(self, database: Database, providers: Providers, policy: Policy) -> None:
+    ``recover`` (purchase recovery, callplane.providers.recovery) runs in the same loop, at
+    start and then every ``RECOVERY_INTERVAL_SECONDS``: a restarted server settles the
+    purchases its predecessor died in the middle of.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        providers: Providers,
+        policy: Policy,
+        recover: Callable[[], object] | None = None,
+    ) -> None:
         self.database = database
         self.providers = providers
         self.policy = policy
+        self.recover = recover
 
     def claim(self, now: dt.datetime | None = None) -> Claim | None:
         """Step 1: take the oldest due job under a new lease, or None when nothing is due."""
@@ -234,8 +249,12 @@ class ReleaseWorker:
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
         """Loop until ``stop`` is set; a database hiccup is logged and retried, never fatal."""
+        recover_at = time.monotonic()
         while not stop.is_set():
             try:
+                if self.recover is not None and time.monotonic() >= recover_at:
+                    recover_at = time.monotonic() + RECOVERY_INTERVAL_SECONDS
+                    self.recover()
                 worked = self.run_once()
             except Exception:
                 log.exception("release worker pass failed; retrying")
@@ -280,11 +299,22 @@ def policy_from(providers: Providers) -> Policy:
     )
 
 
+def recover(database: Database, providers: Providers) -> Callable[[], object]:
+    """The purchase recovery the worker runs (see ReleaseWorker)."""
+    # Imported here: recovery uses the purchase service, which imports this module.
+    from callplane.providers.recovery import Reconciler
+
+    age = dt.timedelta(seconds=providers.settings.purchase_recovery_after_seconds)
+    return Reconciler(database, providers, intent_age=age).recover_purchases
+
+
 def run_worker(settings: Settings, *, once: bool = False) -> int:
     """``callplane worker``: work the queue until SIGTERM or Ctrl-C (or one pass with ``once``)."""
     database = Database(create_db_engine(settings.database_url, pool_size=2, max_overflow=2))
     providers = Providers(settings)
-    worker = ReleaseWorker(database, providers, policy_from(providers))
+    worker = ReleaseWorker(
+        database, providers, policy_from(providers), recover(database, providers)
+    )
     try:
         if once:
             return worker.run_once()

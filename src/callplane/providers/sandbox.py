@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callplane.core.db import utcnow
@@ -82,7 +82,8 @@ class SandboxProvider:
             if (not query.area_code or area == query.area_code)
             and (not query.contains or query.contains in e164[1:])
         ]
-        # Sold by the sandbox, or already in some inventory (imported by hand): not for sale.
+        # Sold by the sandbox, or held with proof in some inventory: not for sale. A number
+        # only imported by hand is for sale: buying it proves ownership (numbers.ownership).
         taken = set(
             self._session.scalars(
                 select(SandboxNumber.e164).where(
@@ -90,7 +91,15 @@ class SandboxProvider:
                 )
             )
         ) | set(
-            self._session.scalars(select(PhoneNumber.e164).where(PhoneNumber.e164.in_(matching)))
+            self._session.scalars(
+                select(PhoneNumber.e164).where(
+                    PhoneNumber.e164.in_(matching),
+                    or_(
+                        PhoneNumber.verified_at.is_not(None),
+                        PhoneNumber.workspace_id == self._workspace_id,
+                    ),
+                )
+            )
         )
         country = query.country.upper()
         free = [e for e in matching if e not in taken][: query.limit]

@@ -52,6 +52,9 @@ class ProviderImportOut(BaseModel):
     imported: list[NumberOut]
     already_in_workspace: list[str]
     in_other_workspace: list[str]
+    verified: list[str] = Field(
+        description="Numbers already in this workspace, unverified until the provider showed them."
+    )
 
     @classmethod
     def of(cls, r: ImportResult) -> ProviderImportOut:
@@ -59,6 +62,7 @@ class ProviderImportOut(BaseModel):
             imported=[NumberOut.of(v) for v in r.imported],
             already_in_workspace=r.already_in_workspace,
             in_other_workspace=r.in_other_workspace,
+            verified=r.verified,
         )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
@@ -25,10 +25,11 @@ from callplane.core.errors import Conflict, DomainError, InvalidInput
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
-from callplane.numbers import assignments
+from callplane.numbers import assignments, ownership
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import NumberRef
 from callplane.numbers.service import NumberView, views
+from callplane.providers import intents as purchase_intents
 from callplane.providers.base import Candidate, OwnedNumber, Provider, SearchQuery
 from callplane.providers.registry import Providers
 
@@ -68,28 +69,54 @@ def purchase(
     phone_numbers: Sequence[str],
     agent_ref: str | None = None,
 ) -> list[NumberView]:
-    """Buy numbers, add them to the inventory and optionally give them to an agent, all or none."""
+    """Buy numbers, add them to the inventory and optionally give them to an agent, all or none.
+
+    Crash-safe: the intent to buy each number is committed before the provider is called. This
+    is the one use case that commits in the middle of a request (a provider call cannot join
+    the transaction): a process killed after the provider's "bought" leaves a pending intent,
+    which recovery (callplane.providers.recovery) turns into an inventory row. No transaction is
+    held open across the provider calls; the second one, committed by the request, adds the
+    numbers and completes the intents together.
+    """
     providers.check_name(name)
     wanted = _parse_all(phone_numbers)
-    taken = set(session.scalars(select(PhoneNumber.e164).where(PhoneNumber.e164.in_(wanted))))
-    if taken:
-        raise Conflict(
-            "number_already_exists",
-            f"{', '.join(sorted(taken))} is already in an inventory",
-            {"e164": sorted(taken)},
-        )
+    held = ownership.holders(session, actor, wanted)
+    _refuse_taken(held)
+    if proven := held.proven_elsewhere():
+        raise ownership.refuse_unavailable(session, actor, min(proven, key=wanted.index))
     agent = get_active_agent(session, actor, agent_ref) if agent_ref else None
     provider = providers.get(name, session, actor.workspace_id)
     voice_url = providers.voice_url(actor.workspace_id)
+    intents = purchase_intents.record(session, actor, name, wanted)
+    session.commit()  # the intents are durable before the first provider call
     bought: list[OwnedNumber] = []
     try:
         for e164 in wanted:
             bought.append(provider.purchase(e164, voice_url))
+        held = ownership.holders(session, actor, wanted, lock=True)
+        _refuse_taken(held)
+        if held.proven_elsewhere():
+            raise Conflict(
+                "concurrent_modification",
+                "another request took one of these numbers meanwhile; nothing was bought",
+            )
+        # Bought: the provider has proven this workspace owns them. Unproven claims go.
+        ownership.displace(session, actor, held.unproven_elsewhere())
         created = _record_purchase(session, actor, providers, name, bought, agent)
+        purchase_intents.complete(session, intents)
     except Exception:
         _undo(provider, bought)
         raise
     return views(session, _reload(session, actor, created))
+
+
+def _refuse_taken(held: ownership.Holders) -> None:
+    if held.mine:
+        raise Conflict(
+            "number_already_exists",
+            f"{', '.join(sorted(held.mine))} is already in this workspace",
+            {"e164": sorted(held.mine)},
+        )
 
 
 def _record_purchase(
@@ -101,7 +128,7 @@ def _record_purchase(
     agent: Agent | None,
 ) -> list[PhoneNumber]:
     cost = providers.monthly_cost_cents(name)
-    created = _add_to_inventory(session, actor, name, bought, "purchased", cost)
+    created = add_to_inventory(session, actor, name, bought, "purchased", cost)
     events.record(
         session,
         actor,
@@ -129,7 +156,8 @@ def _record_purchase(
 class ImportResult:
     imported: list[NumberView]
     already_in_workspace: list[str] = field(default_factory=list)
-    in_other_workspace: list[str] = field(default_factory=list)
+    in_other_workspace: list[str] = field(default_factory=list)  # verified there too
+    verified: list[str] = field(default_factory=list)  # were in this workspace, unproven
 
 
 def import_owned(
@@ -148,22 +176,30 @@ def import_owned(
     """
     provider = providers.get(name, session, actor.workspace_id)
     owned = {o.e164: o for o in provider.owned()}
-    present = {
-        e164: workspace_id
-        for e164, workspace_id in session.execute(
-            select(PhoneNumber.e164, PhoneNumber.workspace_id).where(
-                PhoneNumber.e164.in_(list(owned))
+    held = ownership.holders(session, actor, owned, lock=True)
+    verified = []
+    for e164, number in sorted(held.mine.items()):
+        if number.verified_at is None:
+            ownership.verify(
+                session,
+                actor,
+                number,
+                "provider",
+                provider=name,
+                provider_ref=owned[e164].provider_ref,
             )
-        )
-    }
-    mine = sorted(e for e, ws in present.items() if ws == actor.workspace_id)
-    others = sorted(e for e, ws in present.items() if ws != actor.workspace_id)
+            verified.append(e164)
+    mine = sorted(held.mine)
+    others = sorted(held.proven_elsewhere())
+    unproven = held.unproven_elsewhere()
+    ownership.displace(session, actor, unproven)  # found in this workspace's own account
+    present = set(held.mine) | set(others)
     new = [o for e, o in sorted(owned.items()) if e not in present]
     if configure_voice:
         voice_url = providers.voice_url(actor.workspace_id)
         for o in new:
             provider.configure_voice(o.provider_ref, voice_url)
-    created = _add_to_inventory(session, actor, name, new, "imported", None) if new else []
+    created = add_to_inventory(session, actor, name, new, "imported", None) if new else []
     if created:
         events.record(
             session,
@@ -172,7 +208,7 @@ def import_owned(
             [ids.render("number", n.id) for n in created],
             after={"provider": name, "count": len(created), "e164": [n.e164 for n in created]},
         )
-    return ImportResult(views(session, _reload(session, actor, created)), mine, others)
+    return ImportResult(views(session, _reload(session, actor, created)), mine, others, verified)
 
 
 def _parse_all(values: Sequence[str]) -> list[str]:
@@ -219,7 +255,7 @@ def _undo(provider: Provider, bought: list[OwnedNumber]) -> None:
             )
 
 
-def _add_to_inventory(
+def add_to_inventory(
     session: Session,
     actor: Actor,
     name: str,
@@ -246,6 +282,8 @@ def _add_to_inventory(
                 "provider_ref": o.provider_ref,
                 "monthly_cost_cents": o.monthly_cost_cents if cost is None else cost,
                 "purchased_at": now if source == "purchased" else None,
+                "verified_by": "provider",  # the provider lists it in this workspace's account
+                "verified_at": now,
                 "created_at": now,
                 "updated_at": now,
             }

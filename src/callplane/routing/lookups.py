@@ -17,8 +17,10 @@ import uuid
 from dataclasses import dataclass
 
 from callplane.core.context import Actor
+from callplane.core.crypto import open_stored
+from callplane.core.db import utcnow
 from callplane.core.errors import Unauthenticated
-from callplane.core.hotdb import HotPool, Row, json_of, uuid_of
+from callplane.core.hotdb import HotPool, Row, json_of, timestamp_of, uuid_of
 from callplane.core.secrets import hash_api_key
 from callplane.routing.service import AgentFacts, AgentRoute, InboundRoute
 
@@ -35,7 +37,7 @@ _ROUTE_JOINS = """
 """
 # The key, and the number in the key's workspace (NULLs when the number is not there).
 RESOLVE_SQL = f"""
-SELECT k.workspace_id, k.id, k.revoked_at, {_ROUTE_COLUMNS}
+SELECT k.workspace_id, k.id, k.revoked_at, k.expires_at, k.scope, {_ROUTE_COLUMNS}
 FROM api_keys k
 JOIN workspaces w ON w.id = k.workspace_id
 {_ROUTE_JOINS}
@@ -43,7 +45,7 @@ WHERE k.key_hash = :key_hash
 """  # noqa: S608 - constant fragments; values are bound parameters
 # The key, and an agent of the key's workspace (NULLs when there is no such agent).
 AGENT_SQL = """
-SELECT k.workspace_id, k.id, k.revoked_at,
+SELECT k.workspace_id, k.id, k.revoked_at, k.expires_at, k.scope,
   a.id, a.type, a.archived_at, a.outbound_strategy, a.allowed_outbound_countries
 FROM api_keys k
 LEFT JOIN agents a ON a.workspace_id = k.workspace_id AND a.id = :agent_id
@@ -84,7 +86,7 @@ class RouteLookups:
             lambda db: db.one(self._resolve_sql, {"key_hash": key_hash, "e164": e164})
         )
         actor, row = _authenticated(row, request_id)
-        return actor, self._route(actor.workspace_id, row[3:])
+        return actor, self._route(actor.workspace_id, row[KEY_COLUMNS:])
 
     async def agent(
         self, token: str, agent_id: uuid.UUID | None, request_id: str
@@ -98,14 +100,15 @@ class RouteLookups:
             )
         )
         actor, row = _authenticated(row, request_id)
-        if row[3] is None:
+        agent = row[KEY_COLUMNS:]
+        if agent[0] is None:
             return actor, None
         facts = AgentFacts(
-            id=uuid_of(row[3]),
-            type=row[4],
-            archived=row[5] is not None,
-            outbound_strategy=row[6],
-            allowed_outbound_countries=json_of(row[7]),
+            id=uuid_of(agent[0]),
+            type=agent[1],
+            archived=agent[2] is not None,
+            outbound_strategy=agent[3],
+            allowed_outbound_countries=json_of(agent[4]),
         )
         return actor, facts
 
@@ -120,7 +123,7 @@ class RouteLookups:
         )
         if row is None:
             return None
-        settings = TelephonySettings(row[0], row[7] or self.default_stream_url)
+        settings = TelephonySettings(open_stored(row[0]), row[7] or self.default_stream_url)
         return settings, self._route(workspace_id, row[1:])
 
     def _route(self, workspace_id: uuid.UUID, row: Row) -> InboundRoute | None:
@@ -156,10 +159,16 @@ class RouteLookups:
         )
 
 
+KEY_COLUMNS = 5  # workspace id, id, revoked_at, expires_at, scope: the rules of authenticate()
+
+
 def _authenticated(row: Row | None, request_id: str) -> tuple[Actor, Row]:
-    """The actor of a row that starts with the key's workspace id, id and revocation time."""
+    """The actor of a row that starts with the key's columns, by the rules of ``authenticate``."""
     if row is None:
         raise Unauthenticated("invalid_api_key", "the API key is not valid")
     if row[2] is not None:
         raise Unauthenticated("revoked_api_key", "the API key has been revoked")
-    return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id), row
+    expires_at = timestamp_of(row[3])
+    if expires_at is not None and expires_at <= utcnow():
+        raise Unauthenticated("expired_api_key", "the API key has expired")
+    return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id, row[4]), row

@@ -12,9 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
 from starlette.routing import Route
 
 from callplane.core import ids
+from callplane.core.auth_guard import client_address
+from callplane.core.context import Actor
 from callplane.core.envelope import Meta, meta, timestamp
 from callplane.core.errors import Forbidden, InvalidInput, not_found
 from callplane.core.http import bearer_token
@@ -27,6 +30,7 @@ from callplane.routing.selection import CallerIdSelector, OutboundAgent
 from callplane.routing.service import InboundRoute, Resolution
 from callplane.routing.twilio import signature_is_valid, twiml
 from callplane.settings import Settings
+from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.service import require_token
 
 router = APIRouter(tags=["routing"])
@@ -102,7 +106,6 @@ async def resolve_inbound(request: Request) -> Response:
     serialised once per route and caller country.
     """
     request_id: str = request.state.request_id
-    token = require_token(bearer_token(request))
     query = request.query_params
     to = query.get("to")
     problem: InvalidInput | None = None
@@ -113,7 +116,9 @@ async def resolve_inbound(request: Request) -> Response:
         e164 = parse_e164(to, "to").e164
     except InvalidInput as exc:
         problem = exc  # answered after authentication: a bad key is told first
-    actor, route = await _lookups(request).resolve(token, e164, request_id)
+    with request.app.state.auth_guard.watch(client_address(request)):
+        token = require_token(bearer_token(request))
+        actor, route = await _lookups(request).resolve(token, e164, request_id)
     request.app.state.rate_limiter.check(actor.key_id)
     if problem is not None:
         raise problem
@@ -121,7 +126,14 @@ async def resolve_inbound(request: Request) -> Response:
         raise not_found("number", str(to))
     data = _resolution_json(route, service.caller_country(query.get("from")))
     body = f'{{"data":{data},"meta":{{"request_id":"{request_id}","ts":"{timestamp()}"}}}}'
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", background=_key_used(request, actor))
+
+
+def _key_used(request: Request, actor: Actor) -> BackgroundTask | None:
+    """Record the key's use after the response, at most once a minute per key (KeyUsage)."""
+    usage: KeyUsage = request.app.state.key_usage
+    key_id = actor.key_id
+    return BackgroundTask(usage.record, key_id) if key_id and usage.due(key_id) else None
 
 
 async def select_outbound(request: Request) -> Response:
@@ -132,16 +144,17 @@ async def select_outbound(request: Request) -> Response:
     (``selection.py``). ``"dry_run": true`` decides the same and counts nothing.
     """
     request_id: str = request.state.request_id
-    token = require_token(bearer_token(request))
     try:
         body = OutboundRequest.model_validate_json(await request.body())
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
         ) from None
-    actor, agent = await _lookups(request).agent(
-        token, ids.parse("agent", body.agent_id), request_id
-    )
+    with request.app.state.auth_guard.watch(client_address(request)):
+        token = require_token(bearer_token(request))
+        actor, agent = await _lookups(request).agent(
+            token, ids.parse("agent", body.agent_id), request_id
+        )
     request.app.state.rate_limiter.check(actor.key_id)
     if agent is None:
         raise not_found("agent", body.agent_id)
@@ -165,6 +178,7 @@ async def select_outbound(request: Request) -> Response:
     return Response(
         SelectionResponse(data=data, meta=meta(request_id)).model_dump_json(),
         media_type="application/json",
+        background=_key_used(request, actor),
     )
 
 
@@ -204,8 +218,9 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "description": "The resolution: `{data: {action, reason, number, agent, "
                     "stream_url, destination}, meta}`"
                 },
-                "401": {"description": "Missing, invalid or revoked API key"},
+                "401": {"description": "Missing, invalid, revoked or expired API key"},
                 "404": {"description": "`number_not_found`"},
+                "429": {"description": "Too many requests, or failed authentications"},
                 "422": {"description": "`to` missing or not a possible number"},
             },
         }

@@ -67,7 +67,7 @@ SELECT n.id,
   END AS rank
 FROM assignments s
 JOIN phone_numbers n ON n.id = s.number_id
-WHERE s.agent_id = :agent_id AND n.status = 'active'
+WHERE s.agent_id = :agent_id AND n.status = 'active' AND n.verified_at IS NOT NULL
   AND (n.capped_until IS NULL OR n.capped_until <= :now)
 ORDER BY rank, n.last_selected_at IS NOT NULL, n.last_selected_at, n.id
 LIMIT 1
@@ -150,7 +150,7 @@ SELECT count(*),
   coalesce(sum(CASE WHEN n.capped_until IS NULL OR n.capped_until <= :now THEN 1 ELSE 0 END), 0),
   min(n.capped_until)
 FROM assignments s JOIN phone_numbers n ON n.id = s.number_id
-WHERE s.agent_id = :agent_id AND n.status = 'active'
+WHERE s.agent_id = :agent_id AND n.status = 'active' AND n.verified_at IS NOT NULL
 """
 _PRUNE_SQL = "DELETE FROM caller_id_selections WHERE selected_at < :before"
 
@@ -341,7 +341,7 @@ class CallerIdSelector:
         if not total:
             return Conflict(
                 "no_caller_id_available",
-                "the agent has no active outbound number",
+                "the agent has no active outbound number whose ownership is verified",
                 {"agent_id": agent_ref, "retry_after": None},
             )
         free_at = timestamp_of(first_free) or now

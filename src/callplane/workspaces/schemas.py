@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from callplane.core import ids
+from callplane.core.crypto import hint
 from callplane.core.schemas import Input, Name, iso
 from callplane.workspaces.models import Workspace
 
@@ -39,6 +40,9 @@ class WorkspaceOut(BaseModel):
     name: str
     twilio_account_sid: str | None
     twilio_auth_token_set: bool
+    twilio_auth_token_hint: str | None = Field(
+        description="The token's last four characters, masked; the token itself is write-only."
+    )
     default_stream_url: str | None
     created_at: str
     updated_at: str
@@ -50,6 +54,7 @@ class WorkspaceOut(BaseModel):
             name=w.name,
             twilio_account_sid=w.twilio_account_sid,
             twilio_auth_token_set=bool(w.twilio_auth_token),
+            twilio_auth_token_hint=hint(w.twilio_auth_token),
             default_stream_url=w.default_stream_url,
             created_at=iso(w.created_at) or "",
             updated_at=iso(w.updated_at) or "",

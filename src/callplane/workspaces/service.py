@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
-from callplane.core.errors import Conflict, InvalidInput, Unauthenticated, not_found
+from callplane.core.errors import Conflict, Forbidden, InvalidInput, Unauthenticated, not_found
 from callplane.core.secrets import display_prefix, generate_api_key, hash_api_key
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
-from callplane.workspaces.models import ApiKey, Workspace
+from callplane.workspaces.models import KEY_SCOPES, ApiKey, Workspace
 
 MIN_KEY_LENGTH = 20
 
@@ -52,8 +52,25 @@ def create_workspace(
 
 
 def create_key(
-    session: Session, actor: Actor, name: str, secret: str, *, plaintext: str | None = None
+    session: Session,
+    actor: Actor,
+    name: str,
+    secret: str,
+    *,
+    plaintext: str | None = None,
+    scope: str = "full",
+    expires_at: dt.datetime | None = None,
 ) -> IssuedKey:
+    if scope not in KEY_SCOPES:
+        raise InvalidInput(
+            "invalid_scope",
+            f"scope: {scope!r} is not one of {', '.join(KEY_SCOPES)}",
+            {"field": "scope", "value": scope, "allowed": list(KEY_SCOPES)},
+        )
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidInput(
+            "invalid_expiry", "expires_at: must be in the future", {"field": "expires_at"}
+        )
     if session.get(Workspace, actor.workspace_id) is None:
         raise not_found("workspace", ids.render("workspace", actor.workspace_id))
     key = plaintext or generate_api_key()
@@ -71,7 +88,9 @@ def create_key(
         name=name,
         key_hash=key_hash,
         key_prefix=display_prefix(key),
+        scope=scope,
         created_at=utcnow(),
+        expires_at=expires_at,
     )
     session.add(record)
     events.record(
@@ -79,7 +98,12 @@ def create_key(
         actor,
         "api_key.created",
         [ids.render("api_key", record.id)],
-        after={"name": name, "key_prefix": record.key_prefix},
+        after={
+            "name": name,
+            "key_prefix": record.key_prefix,
+            "scope": scope,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
     )
     return IssuedKey(record, key)
 
@@ -114,7 +138,19 @@ def authenticate(session: Session, token: str | None, secret: str, request_id: s
         raise Unauthenticated("invalid_api_key", "the API key is not valid")
     if record.revoked_at is not None:
         raise Unauthenticated("revoked_api_key", "the API key has been revoked")
-    return Actor(record.workspace_id, record.id, request_id)
+    if record.expires_at is not None and record.expires_at <= utcnow():
+        raise Unauthenticated("expired_api_key", "the API key has expired")
+    return Actor(record.workspace_id, record.id, request_id, record.scope)
+
+
+def require_full_scope(actor: Actor) -> None:
+    """Changes need a full key; a read key may only read (and ask the routing questions)."""
+    if actor.scope != "full":
+        raise Forbidden(
+            "insufficient_scope",
+            "this API key is read-only; use a key with scope 'full' to change anything",
+            {"scope": actor.scope, "required": "full"},
+        )
 
 
 def get_workspace(session: Session, actor: Actor) -> Workspace:

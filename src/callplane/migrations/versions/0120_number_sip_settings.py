@@ -1,7 +1,7 @@
 """number sip settings
 
 Revision ID: 0120
-Revises: 0103
+Revises: 0115
 Create Date: 2026-11-27 12:10:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0120"
-down_revision: str | None = "0103"
+down_revision: str | None = "0115"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
