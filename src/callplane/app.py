@@ -20,6 +20,7 @@ from callplane.core.hotdb import HotPool
 from callplane.core.middleware import (
     AdmissionMiddleware,
     RequestContextMiddleware,
+    RequestLimitMiddleware,
     request_id_var,
 )
 from callplane.core.ratelimit import build_rate_limiter
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     providers = Providers(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, in_flight + 8)
         worker = None
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             hot_pool.close()
             if worker is not None:
                 worker.stop()
+            await app.state.rate_limiter.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -98,7 +100,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
+    app.state.rate_limiter = build_rate_limiter(
+        settings.rate_limit_per_minute, settings.redis_url, settings.redis_timeout_seconds
+    )
     hot_pool = HotPool(database.engine, settings.hot_path_connections)
     app.state.lookups = RouteLookups(
         hot_pool, settings.secret_key.get_secret_value(), settings.default_stream_url
@@ -110,7 +114,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         AdmissionMiddleware, limit=in_flight, exempt=("/healthz", *routing_api.HOT_PATHS)
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestLimitMiddleware, limits=settings.request_limits)
+    app.add_middleware(RequestContextMiddleware, allow_private_urls=settings.allow_private_urls)
     error_handlers.install(app)
     # The probes first; providers_router before numbers_router (/v1/numbers/available must win
     # over /v1/numbers/{number}).

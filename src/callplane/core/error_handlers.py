@@ -32,6 +32,7 @@ class Problem:
     message: str
     details: Any = None
     validation: list[dict[str, Any]] | None = None  # pydantic errors, for surfaces that echo them
+    extra_headers: tuple[tuple[str, str], ...] = ()  # e.g. Allow on a 405, Connection on a 413
 
     @property
     def headers(self) -> dict[str, str]:
@@ -39,6 +40,7 @@ class Problem:
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
         if isinstance(self.details, dict) and "retry_after" in self.details:
             headers["Retry-After"] = str(self.details["retry_after"])
+        headers.update(self.extra_headers)
         return headers
 
 
@@ -57,7 +59,8 @@ def register_surface(prefix: str, renderer: Renderer) -> None:
     _renderers.append((prefix, renderer))
 
 
-def _render(request: Request, problem: Problem) -> JSONResponse:
+def render_problem(request: Request, problem: Problem) -> JSONResponse:
+    """The problem in the shape of the surface the request's path belongs to."""
     for prefix, renderer in _renderers:
         if request.url.path.startswith(prefix):
             return renderer(request, problem)
@@ -93,24 +96,28 @@ def problem_from_validation(exc: RequestValidationError) -> Problem:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return _render(request, Problem(exc.status, exc.code, exc.message, exc.details or None))
+        return render_problem(request, _as_problem(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _render(request, problem_from_validation(exc))
+        return render_problem(request, problem_from_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "route_not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        return _render(request, Problem(exc.status_code, code, str(exc.detail)))
+        # Starlette names the allowed methods of a 405 in ``Allow``; keep every such header.
+        headers = tuple((exc.headers or {}).items())
+        return render_problem(
+            request, Problem(exc.status_code, code, str(exc.detail), extra_headers=headers)
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         # A constraint caught what a concurrent request changed between our read and write.
         log.info("integrity conflict: %s", type(exc.orig).__name__)
-        return _render(
+        return render_problem(
             request,
             _as_problem(
                 Conflict(
@@ -124,7 +131,7 @@ def install(app: FastAPI) -> None:
     async def _data(request: Request, exc: DataError) -> JSONResponse:
         # Input the validators let through but the database cannot store (a last line).
         log.info("database refused a value: %s", type(exc.orig).__name__)
-        return _render(
+        return render_problem(
             request,
             _as_problem(
                 InvalidInput(
@@ -137,7 +144,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         if _is_retryable(exc):
-            return _render(
+            return render_problem(
                 request,
                 _as_problem(
                     Conflict(
@@ -147,14 +154,14 @@ def install(app: FastAPI) -> None:
                 ),
             )
         log.exception("database error")
-        return _render(request, Problem(500, "internal_error", "internal server error"))
+        return render_problem(request, Problem(500, "internal_error", "internal server error"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
         # Runs outside the request-context middleware: name the request id explicitly.
         request_id = request.state.request_id
         log.exception("unhandled error in request %s", request_id)
-        response = _render(request, Problem(500, "internal_error", "internal server error"))
+        response = render_problem(request, Problem(500, "internal_error", "internal server error"))
         response.headers["X-Request-ID"] = request_id
         return response
 

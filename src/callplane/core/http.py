@@ -45,13 +45,19 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _current_actor(request: Request, session: DbSession) -> Actor:
+def _authenticated(request: Request, session: DbSession) -> Actor:
     settings: Settings = request.app.state.settings
-    actor = authenticate(
+    return authenticate(
         session, bearer_token(request), settings.secret_key.get_secret_value(), request_id(request)
     )
+
+
+async def _current_actor(
+    request: Request, actor: Annotated[Actor, Depends(_authenticated)]
+) -> Actor:
+    """On the event loop: the rate limiter's Redis call must not hold a worker thread."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    limiter.check(actor.key_id)
+    await limiter.check(actor.key_id)
     return actor
 
 

@@ -114,7 +114,7 @@ async def resolve_inbound(request: Request) -> Response:
     except InvalidInput as exc:
         problem = exc  # answered after authentication: a bad key is told first
     actor, route = await _lookups(request).resolve(token, e164, request_id)
-    request.app.state.rate_limiter.check(actor.key_id)
+    await request.app.state.rate_limiter.check(actor.key_id)
     if problem is not None:
         raise problem
     if route is None:
@@ -142,7 +142,7 @@ async def select_outbound(request: Request) -> Response:
     actor, agent = await _lookups(request).agent(
         token, ids.parse("agent", body.agent_id), request_id
     )
-    request.app.state.rate_limiter.check(actor.key_id)
+    await request.app.state.rate_limiter.check(actor.key_id)
     if agent is None:
         raise not_found("agent", body.agent_id)
     service.check_caller(agent, body.agent_id)

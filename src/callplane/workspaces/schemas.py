@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, StringConstraints, model_validator
 
 from callplane.core import ids
-from callplane.core.schemas import Input, Name, iso
+from callplane.core.schemas import Input, Name, StreamUrl, iso
 from callplane.workspaces.models import Workspace
 
 # Tokens go into HTTP Basic auth headers: printable ASCII only.
@@ -20,9 +20,7 @@ class WorkspaceUpdate(Input):
         None
     )
     twilio_auth_token: Secret | None = None
-    default_stream_url: Annotated[
-        str, StringConstraints(pattern=r"^wss?://.+", max_length=2048)
-    ] | (None) = None
+    default_stream_url: StreamUrl | None = None
 
     @model_validator(mode="after")
     def _name_stays_set(self) -> WorkspaceUpdate:
