@@ -17,6 +17,7 @@ from callplane.core.context import Actor
 from callplane.core.db import Database, create_db_engine
 from callplane.core.errors import DomainError, not_found
 from callplane.core.migrate import upgrade
+from callplane.core.server import BoundedHttpToolsProtocol
 from callplane.numbers.bulk_import_cli import run_import
 from callplane.providers.releases import run_worker
 from callplane.settings import Settings, get_settings
@@ -91,6 +92,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
+        http=BoundedHttpToolsProtocol,  # bounded header size and time (core/server.py)
     )
 
 

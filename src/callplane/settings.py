@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -56,9 +55,6 @@ class Settings(BaseSettings):
     # The URL the outside world (Twilio) reaches this server at: voice URLs of purchased numbers
     # and webhook signature checks (which otherwise use the URL of the request).
     public_base_url: str | None = None
-    # Without a public base URL: proxies (addresses or networks, comma-separated) whose
-    # X-Forwarded-Proto and X-Forwarded-Host are believed. Nobody's are unless listed here.
-    trusted_proxies: str = ""
     # A Twilio voice request whose CallSid this workspace already saw is refused this long.
     twilio_replay_window_hours: float = Field(default=24.0, gt=0)
     twilio_api_base_url: str = "https://api.twilio.com"  # tests point it at a local server
@@ -80,20 +76,12 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, value: str) -> str:
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            ipaddress.ip_network(item, strict=False)  # a ValueError names the bad entry
-        return value
-
     @model_validator(mode="after")
     def _production_knows_its_url(self) -> Settings:
-        if self.env == "production" and not (self.public_base_url or self.trusted_proxies):
+        if self.env == "production" and not self.public_base_url:
             raise ValueError(
-                "CALLPLANE_ENV=production needs CALLPLANE_PUBLIC_BASE_URL (or "
-                "CALLPLANE_TRUSTED_PROXIES): Twilio signatures are checked against that URL, "
-                "never against the client's Host header"
+                "CALLPLANE_ENV=production needs CALLPLANE_PUBLIC_BASE_URL: Twilio signatures "
+                "are checked against that URL, never against the Host header a client sends"
             )
         return self
 
@@ -106,11 +94,6 @@ class Settings(BaseSettings):
             max_json_depth=self.max_json_depth,
             body_timeout_seconds=self.body_timeout_seconds,
         )
-
-    @property
-    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        parts = (part.strip() for part in self.trusted_proxies.split(","))
-        return [ipaddress.ip_network(part, strict=False) for part in parts if part]
 
     @field_validator("database_url")
     @classmethod

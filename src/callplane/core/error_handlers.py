@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from callplane.core.envelope import error_body
 from callplane.core.errors import Conflict, DomainError, InvalidInput
@@ -107,8 +108,9 @@ def install(app: FastAPI) -> None:
         code = {404: "route_not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        # Starlette names the allowed methods of a 405 in ``Allow``; keep every such header.
         headers = tuple((exc.headers or {}).items())
+        if exc.status_code == 405:
+            headers = (("Allow", _allowed_methods(request)),)
         return render_problem(
             request, Problem(exc.status_code, code, str(exc.detail), extra_headers=headers)
         )
@@ -164,6 +166,22 @@ def install(app: FastAPI) -> None:
         response = render_problem(request, Problem(500, "internal_error", "internal server error"))
         response.headers["X-Request-ID"] = request_id
         return response
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (Starlette names only the first route's)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def _as_problem(exc: DomainError) -> Problem:
