@@ -23,6 +23,7 @@ from callplane.core.middleware import (
     RequestLimitMiddleware,
     request_id_var,
 )
+from callplane.core.openapi import declare_errors
 from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
@@ -154,6 +155,7 @@ def _document(
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(found.pop("$defs", {}))
                 components[model.__name__] = found
+            declare_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

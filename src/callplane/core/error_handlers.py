@@ -7,6 +7,7 @@ path prefix; the rules that raised the error never know which shape it will take
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from callplane.core.envelope import error_body
 from callplane.core.errors import Conflict, DomainError, InvalidInput
@@ -54,10 +54,21 @@ def render_native(request: Request, problem: Problem) -> JSONResponse:
 
 
 _renderers: list[tuple[str, Renderer]] = []
+_error_schemas: dict[str, dict[str, Any]] = {}
+# Until a surface declares the JSON schema of its error body, the document promises an object.
+ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
-def register_surface(prefix: str, renderer: Renderer) -> None:
+def register_surface(
+    prefix: str, renderer: Renderer, error_schema: dict[str, Any] | None = None
+) -> None:
     _renderers.append((prefix, renderer))
+    _error_schemas[prefix] = error_schema or ANY_OBJECT
+
+
+def error_schema_for(path: str) -> dict[str, Any] | None:
+    """The schema of the error bodies a surface renders; None for the native envelope."""
+    return next((s for prefix, s in _error_schemas.items() if path.startswith(prefix)), None)
 
 
 def render_problem(request: Request, problem: Problem) -> JSONResponse:
@@ -110,7 +121,8 @@ def install(app: FastAPI) -> None:
         )
         headers = tuple((exc.headers or {}).items())
         if exc.status_code == 405:
-            headers = (("Allow", _allowed_methods(request)),)
+            allow = _allowed_methods(request, (exc.headers or {}).get("Allow", ""))
+            headers = (("Allow", allow),)
         return render_problem(
             request, Problem(exc.status_code, code, str(exc.detail), extra_headers=headers)
         )
@@ -168,20 +180,29 @@ def install(app: FastAPI) -> None:
         return response
 
 
-_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method some route answers at this path (Starlette names only the first route's)."""
-    allowed = [
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL
-            for route in request.app.router.routes
-        )
-    ]
-    return ", ".join(allowed)
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """The methods the OpenAPI document gives the resource at this path.
+
+    Starlette names only the first matching route's methods. A literal path wins over a
+    template that also matches it: ``/v1/numbers/assign`` allows POST, not the GET of
+    ``/v1/numbers/{number}``. Paths outside the document keep Starlette's answer.
+    """
+    path = request.url.path
+    best: tuple[int, set[str]] | None = None
+    for template, item in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))
+        if not re.fullmatch(pattern, path):
+            continue
+        methods = {method.upper() for method in item} & set(_METHODS)
+        params = template.count("{")
+        if best is None or params < best[0]:
+            best = (params, methods)
+        elif params == best[0]:
+            best[1].update(methods)
+    return ", ".join(sorted(best[1])) if best else fallback
 
 
 def _as_problem(exc: DomainError) -> Problem:
