@@ -1,11 +1,12 @@
 """The server holds to its OpenAPI document: schemathesis, all checks, a bounded run per database.
 
-Twilio calls go to the local fake; a fixed seed keeps the run reproducible (``st replay`` and
-the seed in a failure's report reproduce it).
+Twilio calls go to the local fake; a fixed seed keeps the run reproducible. For a deeper run
+set ``CALLPLANE_TEST_FUZZ_EXAMPLES`` (e.g. 100) and another ``CALLPLANE_TEST_FUZZ_SEED``.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ from tests.helpers import Tenant
 from tests.live_server import live_server
 
 CONFIG = Path(__file__).parent / "schemathesis" / "schemathesis.toml"
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = os.environ.get("CALLPLANE_TEST_FUZZ_EXAMPLES", "10")
+SEED = os.environ.get("CALLPLANE_TEST_FUZZ_SEED", "20261127")
 
 
 def test_every_operation_holds_to_the_document(tenant: Tenant, tmp_path: Path) -> None:
@@ -40,9 +42,9 @@ def test_every_operation_holds_to_the_document(tenant: Tenant, tmp_path: Path) -
                 "--header",
                 f"Authorization: Bearer {tenant.key}",
                 "--max-examples",
-                str(MAX_EXAMPLES),
+                MAX_EXAMPLES,
                 "--seed",
-                "20261127",
+                SEED,
                 "--workers",
                 "1",
                 "--no-color",
