@@ -41,8 +41,11 @@ async def _connect(base_url: str) -> tuple[asyncio.StreamReader, asyncio.StreamW
 
 
 async def _status(reader: asyncio.StreamReader, timeout: float) -> int | None:
-    """The status of the response on this connection, None if the server just closed it."""
-    line = await asyncio.wait_for(reader.readline(), timeout)
+    """The status of the response on this connection, None if the server closed it first."""
+    try:
+        line = await asyncio.wait_for(reader.readline(), timeout)
+    except ConnectionResetError:
+        return None
     return int(line.split()[1]) if line else None
 
 
@@ -83,13 +86,15 @@ async def _stream_until_answered(
     writer.write(head)
     answer = asyncio.ensure_future(_status(reader, 30))
     sent = 0
-    try:
-        while sent < most and not answer.done():
-            writer.write(piece)
-            await writer.drain()
-            sent += len(piece)
-    except ConnectionError:
-        pass  # the server closed the connection on us: what it should do
+    while sent < most and not answer.done():
+        writer.write(piece)
+        sent += len(piece)
+        drained = asyncio.ensure_future(writer.drain())
+        await asyncio.wait({drained, answer}, return_when=asyncio.FIRST_COMPLETED)
+        if not drained.done():
+            drained.cancel()  # the server stopped reading and answered
+        elif drained.exception() is not None:
+            break  # the server closed the connection on us
     try:
         return await answer, sent
     finally:
@@ -103,7 +108,10 @@ def test_a_chunked_body_is_counted_and_cut_at_the_limit(server: str) -> None:
     )
     piece = b"%x\r\n" % CHUNK + b" " * CHUNK + b"\r\n"
     status, sent = asyncio.run(_stream_until_answered(server, head, piece, 64 * 1024 * 1024))
-    assert status == 413
+    # The server answers 413 and closes while the client is still sending; the close may reset
+    # the connection before the client reads the answer (None). Either way it stopped reading
+    # at the limit (the 413 itself is checked in process, tests/test_request_limits.py).
+    assert status in (413, None)
     assert sent < 16 * 1024 * 1024  # 2 MB limit, plus what the socket buffers took
     assert httpx.get(f"{server}/healthz").status_code == 200
 

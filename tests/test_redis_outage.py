@@ -106,8 +106,9 @@ def test_a_black_holed_redis_never_blocks_the_event_loop(
 
     with live_server(tenant.backend.url, tmp_path / "server.log", settings) as base_url:
         everything, health = asyncio.run(load(base_url))
-        assert health < 0.5
-        assert everything < 2.0
+        # A synchronous Redis call would hold the loop 2 s per request (20 s in all).
+        assert health < 1.0
+        assert everything < 4.0
         assert httpx.get(f"{base_url}/readyz").json()["redis"] == "unreachable"
 
 

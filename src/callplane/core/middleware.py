@@ -100,16 +100,18 @@ class RequestLimitMiddleware:
         if problem is None and not _has_body(headers):
             await self.app(scope, receive, send)
             return
-        body = b""
         if problem is None:
-            body, problem = await self._read_body(headers, receive)
-        depth = self.limits.max_json_depth
-        if problem is None and _is_json(headers) and json_depth_exceeds(body, depth):
-            problem = _json_too_deep(depth)
-        if problem is not None:
-            await render_problem(Request(scope), problem)(scope, receive, send)
-            return
-        await self.app(scope, _replay(body, receive), send)
+            received = await self._read_body(headers, receive)
+            if received is None:
+                return  # the client left before sending its body: nobody to answer
+            if isinstance(received, Problem):
+                problem = received
+            elif _is_json(headers) and json_depth_exceeds(received, self.limits.max_json_depth):
+                problem = _json_too_deep(self.limits.max_json_depth)
+            else:
+                await self.app(scope, _replay(received, receive), send)
+                return
+        await render_problem(Request(scope), problem)(scope, receive, send)
 
     def _header_problem(self, scope: Scope) -> Problem | None:
         headers = scope["headers"]
@@ -129,11 +131,12 @@ class RequestLimitMiddleware:
 
     async def _read_body(
         self, headers: list[tuple[bytes, bytes]], receive: Receive
-    ) -> tuple[bytes, Problem | None]:
+    ) -> bytes | Problem | None:
+        """The whole body; a Problem when it is too large or too slow; None if the client left."""
         limit = self.limits.max_body_bytes
         declared = _header(headers, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return b"", _too_large(limit)
+            return _too_large(limit)
         chunks: list[bytes] = []
         received = 0
         try:
@@ -142,23 +145,23 @@ class RequestLimitMiddleware:
                 while more:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        return b"", None  # nobody left to answer; the app sees the disconnect
+                        return None
                     chunk = message.get("body", b"")
                     received += len(chunk)
                     if received > limit:
-                        return b"", _too_large(limit)
+                        return _too_large(limit)
                     chunks.append(chunk)
                     more = message.get("more_body", False)
         except TimeoutError:
             seconds = self.limits.body_timeout_seconds
-            return b"", Problem(
+            return Problem(
                 408,
                 "request_timeout",
                 f"the request body did not arrive within {seconds:g} s",
                 {"timeout_seconds": seconds},
                 extra_headers=_CLOSE,
             )
-        return b"".join(chunks), None
+        return b"".join(chunks)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:

@@ -117,6 +117,7 @@ class SharedCounter:
         self.local = MemoryCounter()
         self.degraded: Degradation | None = None
         self.degraded_total = 0  # checks counted locally since start: the warning metric
+        self._probe_task: asyncio.Task[None] | None = None  # kept: the loop holds tasks weakly
 
     async def increment(self, key: str, window: int) -> int:
         if self.degraded is None:
@@ -133,6 +134,8 @@ class SharedCounter:
                 await self.shared.ping()
             except (RedisError, OSError, TimeoutError) as exc:
                 self._fail(exc)
+        if self.degraded is not None:
+            self._probe_when_due(self.degraded)
         return "ok" if self.degraded is None else "unreachable"
 
     def _fail(self, exc: BaseException) -> None:
@@ -157,10 +160,14 @@ class SharedCounter:
                 degraded.reason,
                 degraded.local_checks,
             )
-        if not degraded.probing and now >= degraded.next_probe:
-            degraded.probing = True
-            asyncio.get_running_loop().create_task(self._probe(degraded))
+        self._probe_when_due(degraded)
         return await self.local.increment(key, window)
+
+    def _probe_when_due(self, degraded: Degradation) -> None:
+        """At most one background probe at a time, one per ``RETRY_SECONDS``."""
+        if not degraded.probing and time.monotonic() >= degraded.next_probe:
+            degraded.probing = True
+            self._probe_task = asyncio.get_running_loop().create_task(self._probe(degraded))
 
     async def _probe(self, degraded: Degradation) -> None:
         try:

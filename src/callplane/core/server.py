@@ -18,6 +18,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from callplane.settings import get_settings
 
+LINGER_SECONDS = 1.0
+
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a byte and time budget for each header section."""
@@ -30,6 +32,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_headers = True  # a new connection owes its first request's headers
         self._header_bytes = 0
         self._header_clock: asyncio.TimerHandle | None = None
+        self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -40,6 +43,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # already answered; what is still in flight is dropped
         was_in_headers = self._in_headers
         super().data_received(data)
         if was_in_headers and self._in_headers and not self.transport.is_closing():
@@ -70,7 +75,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _headers_late(self) -> None:
         self._header_clock = None
-        if self._in_headers and not self.transport.is_closing():
+        if self._in_headers and not self._refused and not self.transport.is_closing():
             self._refuse(408, "Request Timeout", "request headers did not arrive in time")
 
     def _refuse(self, status: int, reason: str, message: str) -> None:
@@ -80,5 +85,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             b"content-length: %d\r\nconnection: close\r\n\r\n%s"
             % (status, reason.encode("ascii"), len(body), body)
         )
-        self.transport.close()
         self._stop_header_clock()
+        # Closing a socket with unread input resets it, and a reset can destroy the answer
+        # before the client reads it: stop reading and close a moment later instead.
+        self._refused = True
+        self.transport.pause_reading()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
