@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 import uuid
@@ -40,6 +41,12 @@ async def _connect(base_url: str) -> tuple[asyncio.StreamReader, asyncio.StreamW
     return await asyncio.open_connection(parts.hostname, parts.port)
 
 
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+
+
 async def _status(reader: asyncio.StreamReader, timeout: float) -> int | None:
     """The status of the response on this connection, None if the server closed it first."""
     try:
@@ -71,8 +78,7 @@ def test_slow_unauthenticated_clients_do_not_starve_keyed_requests(
         # And the slow ones are cut off at their deadline (2 s here).
         statuses = await asyncio.gather(*(_status(reader, 6) for reader, _ in slow))
         assert statuses == [408] * 100
-        for _, writer in slow:
-            writer.close()
+        await asyncio.gather(*(_close(writer) for _, writer in slow))
 
     with live_server(tenant.backend.url, tmp_path / "server.log", SHORT_DEADLINES) as base_url:
         asyncio.run(attack(base_url))
@@ -98,7 +104,7 @@ async def _stream_until_answered(
     try:
         return await answer, sent
     finally:
-        writer.close()
+        await _close(writer)
 
 
 def test_a_chunked_body_is_counted_and_cut_at_the_limit(server: str) -> None:
@@ -152,7 +158,7 @@ def test_a_declared_oversized_body_is_refused_before_it_is_sent(server: str) -> 
         try:
             return await _status(reader, 5)
         finally:
-            writer.close()
+            await _close(writer)
 
     assert asyncio.run(declare()) == 413
 

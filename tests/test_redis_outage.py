@@ -95,7 +95,7 @@ def test_a_black_holed_redis_never_blocks_the_event_loop(
         async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
             keyed = [
                 client.get(path)
-                for path in ("/v1/agents", "/v1/routing/inbound?to=%2B12025550170") * 10
+                for path in ("/v1/agents", "/v1/routing/inbound?to=%2B12025550170") * 5
             ]
             started = time.monotonic()
             probe = asyncio.ensure_future(client.get("/healthz"))
@@ -106,8 +106,9 @@ def test_a_black_holed_redis_never_blocks_the_event_loop(
 
     with live_server(tenant.backend.url, tmp_path / "server.log", settings) as base_url:
         everything, health = asyncio.run(load(base_url))
-        # A synchronous Redis call would hold the loop 2 s per request (20 s in all).
-        assert health < 1.0
+        # A synchronous Redis call would hold the loop 2 s per request (10 s in all); the
+        # bounds leave room for a busy test machine.
+        assert health < 1.5
         assert everything < 4.0
         assert httpx.get(f"{base_url}/readyz").json()["redis"] == "unreachable"
 
