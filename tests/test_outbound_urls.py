@@ -84,17 +84,17 @@ def test_public_urls_are_stored_as_written(tenant: Tenant) -> None:
 
 def test_the_operator_can_allow_private_urls(tenant: Tenant) -> None:
     settings = settings_for(tenant.backend).model_copy(update={"allow_private_urls": True})
-    client = TestClient(create_app(settings, tenant.backend.database))
-    response = client.post(
-        "/v1/agents",
-        json={"name": "Local", "type": "outbound", "webhook_url": "http://127.0.0.1:9000/hook"},
-        headers=tenant.auth,
-    )
-    assert response.status_code == 201, response.text
-    # Credentials stay refused even then: they would end up in logs and in other systems.
-    response = client.post(
-        "/v1/agents",
-        json={"name": "Local", "type": "outbound", "webhook_url": "http://u:p@127.0.0.1/"},
-        headers=tenant.auth,
-    )
-    assert error_code(response) == "invalid_request"
+    with TestClient(create_app(settings, tenant.backend.database)) as client:
+        response = client.post(
+            "/v1/agents",
+            json={"name": "Local", "type": "outbound", "webhook_url": "http://127.0.0.1:9000/"},
+            headers=tenant.auth,
+        )
+        assert response.status_code == 201, response.text
+        # Credentials stay refused even then: they would end up in logs and in other systems.
+        response = client.post(
+            "/v1/agents",
+            json={"name": "Local", "type": "outbound", "webhook_url": "http://u:p@127.0.0.1/"},
+            headers=tenant.auth,
+        )
+        assert error_code(response) == "invalid_request"

@@ -78,10 +78,13 @@ def test_in_production_the_signature_is_checked_against_the_public_url(tenant: T
     settings = settings_for(tenant.backend).model_copy(
         update={"env": "production", "public_base_url": PUBLIC}
     )
-    client = TestClient(create_app(settings, tenant.backend.database))
     path = f"/v1/telephony/twilio/{tenant.workspace_id}/voice"
-    # An attacker's request signed for a host of their choosing, sent with that Host header.
-    forged = _post(client, tenant, f"http://evil.example{path}", _params("c"), Host="evil.example")
-    assert forged[0] == 403
-    assert "invalid_twilio_signature" in forged[1]
-    assert _post(client, tenant, f"{PUBLIC}{path}", _params("d"), Host="evil.example")[0] == 200
+    with TestClient(create_app(settings, tenant.backend.database)) as client:
+        # An attacker's request signed for a host of their choosing, sent with that Host header.
+        forged = _post(
+            client, tenant, f"http://evil.example{path}", _params("c"), Host="evil.example"
+        )
+        assert forged[0] == 403
+        assert "invalid_twilio_signature" in forged[1]
+        signed = _post(client, tenant, f"{PUBLIC}{path}", _params("d"), Host="evil.example")
+        assert signed[0] == 200

@@ -265,7 +265,7 @@ async def twilio_voice(workspace_id: str, request: Request) -> Response:
     except InvalidInput:
         e164 = None  # a malformed To is answered like an unknown number
     found = await _lookups(request).twilio(workspace, e164) if workspace else None
-    if found is None:
+    if workspace is None or found is None:
         raise not_found("workspace", workspace_id)
     settings, route = found
     if not settings.twilio_auth_token or not signature_is_valid(

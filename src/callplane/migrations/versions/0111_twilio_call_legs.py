@@ -1,7 +1,7 @@
 """twilio call legs already answered (replay protection)
 
 Revision ID: 0111
-Revises: 0101
+Revises: 0120
 Create Date: 2026-11-27 12:10:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0111"
-down_revision: str | None = "0101"
+down_revision: str | None = "0120"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
