@@ -23,13 +23,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, log_path: Path) -> Iterator[str]:
+def live_server(
+    database_url: str, log_path: Path, settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``settings``: more CALLPLANE_* environment variables for this server."""
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "CALLPLANE_SECRET_KEY": SECRET,
         "CALLPLANE_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

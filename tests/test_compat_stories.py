@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -10,7 +11,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from callplane.app import create_app
-from callplane.core.ratelimit import RateLimited, RedisCounter, build_rate_limiter
+from callplane.core.ratelimit import RateLimited, SharedCounter, build_rate_limiter
 from callplane.numbers import assignments
 from tests.conformance import seed_pages as seeds
 from tests.helpers import Tenant, settings_for
@@ -162,13 +163,19 @@ def test_redis_counter_is_shared_between_limiters() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    first, second = build_rate_limiter(3, url), build_rate_limiter(3, url)
-    assert isinstance(first.counter, RedisCounter)
+    first, second = build_rate_limiter(3, url, 1.0), build_rate_limiter(3, url, 1.0)
+    assert isinstance(first.counter, SharedCounter)
     key = f"test-{uuid.uuid4()}"
-    for limiter in (first, second, first):
-        limiter.check(key)
-    with pytest.raises(RateLimited, match="more than 3 requests"):
-        second.check(key)
+
+    async def four_checks() -> None:
+        for limiter in (first, second, first):
+            await limiter.check(key)
+        with pytest.raises(RateLimited, match="more than 3 requests"):
+            await second.check(key)
+        await first.close()
+        await second.close()
+
+    asyncio.run(four_checks())
 
 
 def test_openapi_lists_each_surface_under_its_own_tag(tenant: Tenant) -> None:

@@ -152,12 +152,14 @@ def test_twilio_webhook_streams_to_the_agent(tenant: Tenant) -> None:
         f"/v1/numbers/{number['id']}",
         {"fallback_action": "forward", "fallback_destination": "+14155550111"},
     )
-    status, body = _twilio_post(tenant, params)
+    # Each call is a new call leg with its own CallSid (a repeated one is a replay).
+    status, body = _twilio_post(tenant, {**params, "CallSid": "CA" + "3" * 32})
     assert ET.fromstring(body).findtext("./Dial/Number") == "+14155550111"
     tenant.patch(f"/v1/numbers/{number['id']}", {"fallback_action": "reject"})
-    status, body = _twilio_post(tenant, params)
+    status, body = _twilio_post(tenant, {**params, "CallSid": "CA" + "4" * 32})
     assert ET.fromstring(body).find("./Reject") is not None
-    status, body = _twilio_post(tenant, {**params, "To": "+12025550123"})  # not ours
+    not_ours = {**params, "CallSid": "CA" + "5" * 32, "To": "+12025550123"}
+    status, body = _twilio_post(tenant, not_ours)
     assert ET.fromstring(body).find("./Reject") is not None
 
 

@@ -21,8 +21,10 @@ from callplane.core.hotdb import HotPool
 from callplane.core.middleware import (
     AdmissionMiddleware,
     RequestContextMiddleware,
+    RequestLimitMiddleware,
     request_id_var,
 )
+from callplane.core.openapi import declare_errors
 from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
 from callplane.numbers.router import router as numbers_router
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     providers = Providers(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, in_flight + 8)
         worker = None
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             hot_pool.close()
             if worker is not None:
                 worker.stop()
+            await app.state.rate_limiter.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -103,7 +106,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.rate_limiter = build_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
+    app.state.rate_limiter = build_rate_limiter(
+        settings.rate_limit_per_minute, settings.redis_url, settings.redis_timeout_seconds
+    )
     app.state.auth_guard = FailedAuthGuard(settings.auth_failures_per_minute)
     app.state.key_usage = KeyUsage(database)
     hot_pool = HotPool(database.engine, settings.hot_path_connections)
@@ -117,7 +122,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         AdmissionMiddleware, limit=in_flight, exempt=("/healthz", *routing_api.HOT_PATHS)
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestLimitMiddleware, limits=settings.request_limits)
+    app.add_middleware(RequestContextMiddleware, allow_private_urls=settings.allow_private_urls)
     error_handlers.install(app)
     # The probes first; providers_router before numbers_router (/v1/numbers/available must win
     # over /v1/numbers/{number}).
@@ -156,6 +162,7 @@ def _document(
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(found.pop("$defs", {}))
                 components[model.__name__] = found
+            declare_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

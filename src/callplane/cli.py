@@ -24,6 +24,7 @@ from callplane.core.context import Actor
 from callplane.core.crypto_cli import reencrypt_secrets
 from callplane.core.db import utcnow
 from callplane.core.errors import DomainError, not_found
+from callplane.core.server import BoundedHttpToolsProtocol
 from callplane.numbers.ownership_cli import verify_number
 from callplane.providers.recovery_cli import reconcile
 from callplane.providers.releases import run_worker
@@ -103,6 +104,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
+        http=BoundedHttpToolsProtocol,  # bounded header size and time (core/server.py)
     )
 
 

@@ -5,11 +5,13 @@ from callplane.core.db import Base
 from callplane.events.models import Event
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
+from callplane.routing.call_legs import AnsweredCallLeg
 from callplane.routing.models import CallerIdSelection
 from callplane.workspaces.models import ApiKey, Workspace
 
 __all__ = [
     "Agent",
+    "AnsweredCallLeg",
     "ApiKey",
     "Assignment",
     "Base",

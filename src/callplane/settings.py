@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from callplane.core.crypto import parse_keys
+from callplane.core.limits import RequestLimits
 
 DEFAULT_SQLITE_PATH = Path("data/callplane.db")
+_LIMITS = RequestLimits()
 
 
 class Settings(BaseSettings):
@@ -23,6 +26,8 @@ class Settings(BaseSettings):
         default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
         validation_alias=AliasChoices("DATABASE_URL", "CALLPLANE_DATABASE_URL"),
     )
+    # production: the safeguards that development relaxes are required (see docs/security.md).
+    env: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     # Keys are stored as HMAC-SHA256(secret_key, key); changing it invalidates every API key.
@@ -37,6 +42,18 @@ class Settings(BaseSettings):
     # Failed authentications per client address and minute before it gets 429; 0 turns it off.
     auth_failures_per_minute: int = Field(default=20, ge=0)
     redis_url: str | None = None
+    # Every Redis call gives up after this long; the limiter then counts per process a while.
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, le=5)
+    # Request limits, checked before a request may take a database slot (core/limits.py).
+    max_body_bytes: int = Field(default=_LIMITS.max_body_bytes, ge=1024)
+    max_header_bytes: int = Field(default=_LIMITS.max_header_bytes, ge=1024)
+    max_header_count: int = Field(default=_LIMITS.max_header_count, ge=10)
+    max_json_depth: int = Field(default=_LIMITS.max_json_depth, ge=2, le=200)
+    body_timeout_seconds: float = Field(default=_LIMITS.body_timeout_seconds, gt=0)
+    # A connection must finish its request line and headers within this long.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Webhook, stream and SIP URLs may name loopback/private/link-local hosts (development).
+    allow_private_urls: bool = False
     # The media WebSocket calls stream to, unless the agent or its workspace names another.
     default_stream_url: str | None = None
     # Connections (and threads) the per-call paths may hold at once, apart from the pool.
@@ -47,6 +64,8 @@ class Settings(BaseSettings):
     # The URL the outside world (Twilio) reaches this server at: voice URLs of purchased numbers
     # and webhook signature checks (which otherwise use the URL of the request).
     public_base_url: str | None = None
+    # A Twilio voice request whose CallSid this workspace already saw is refused this long.
+    twilio_replay_window_hours: float = Field(default=24.0, gt=0)
     twilio_api_base_url: str = "https://api.twilio.com"  # tests point it at a local server
     twilio_monthly_cost_cents: int = Field(default=115, ge=0)
     sandbox_monthly_cost_cents: int = Field(default=100, ge=0)
@@ -75,6 +94,25 @@ class Settings(BaseSettings):
         if value is not None:
             parse_keys(value.get_secret_value())
         return value
+
+    @model_validator(mode="after")
+    def _production_knows_its_url(self) -> Settings:
+        if self.env == "production" and not self.public_base_url:
+            raise ValueError(
+                "CALLPLANE_ENV=production needs CALLPLANE_PUBLIC_BASE_URL: Twilio signatures "
+                "are checked against that URL, never against the Host header a client sends"
+            )
+        return self
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        return RequestLimits(
+            max_body_bytes=self.max_body_bytes,
+            max_header_bytes=self.max_header_bytes,
+            max_header_count=self.max_header_count,
+            max_json_depth=self.max_json_depth,
+            body_timeout_seconds=self.body_timeout_seconds,
+        )
 
     @field_validator("database_url")
     @classmethod

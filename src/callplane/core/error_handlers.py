@@ -7,6 +7,7 @@ path prefix; the rules that raised the error never know which shape it will take
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ class Problem:
     message: str
     details: Any = None
     validation: list[dict[str, Any]] | None = None  # pydantic errors, for surfaces that echo them
+    extra_headers: tuple[tuple[str, str], ...] = ()  # e.g. Allow on a 405, Connection on a 413
 
     @property
     def headers(self) -> dict[str, str]:
@@ -39,6 +41,7 @@ class Problem:
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
         if isinstance(self.details, dict) and "retry_after" in self.details:
             headers["Retry-After"] = str(self.details["retry_after"])
+        headers.update(self.extra_headers)
         return headers
 
 
@@ -51,13 +54,25 @@ def render_native(request: Request, problem: Problem) -> JSONResponse:
 
 
 _renderers: list[tuple[str, Renderer]] = []
+_error_schemas: dict[str, dict[str, Any]] = {}
+# Until a surface declares the JSON schema of its error body, the document promises an object.
+ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
-def register_surface(prefix: str, renderer: Renderer) -> None:
+def register_surface(
+    prefix: str, renderer: Renderer, error_schema: dict[str, Any] | None = None
+) -> None:
     _renderers.append((prefix, renderer))
+    _error_schemas[prefix] = error_schema or ANY_OBJECT
 
 
-def _render(request: Request, problem: Problem) -> JSONResponse:
+def error_schema_for(path: str) -> dict[str, Any] | None:
+    """The schema of the error bodies a surface renders; None for the native envelope."""
+    return next((s for prefix, s in _error_schemas.items() if path.startswith(prefix)), None)
+
+
+def render_problem(request: Request, problem: Problem) -> JSONResponse:
+    """The problem in the shape of the surface the request's path belongs to."""
     for prefix, renderer in _renderers:
         if request.url.path.startswith(prefix):
             return renderer(request, problem)
@@ -93,24 +108,30 @@ def problem_from_validation(exc: RequestValidationError) -> Problem:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return _render(request, Problem(exc.status, exc.code, exc.message, exc.details or None))
+        return render_problem(request, _as_problem(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _render(request, problem_from_validation(exc))
+        return render_problem(request, problem_from_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "route_not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        return _render(request, Problem(exc.status_code, code, str(exc.detail)))
+        headers = tuple((exc.headers or {}).items())
+        if exc.status_code == 405:
+            allow = _allowed_methods(request, (exc.headers or {}).get("Allow", ""))
+            headers = (("Allow", allow),)
+        return render_problem(
+            request, Problem(exc.status_code, code, str(exc.detail), extra_headers=headers)
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         # A constraint caught what a concurrent request changed between our read and write.
         log.info("integrity conflict: %s", type(exc.orig).__name__)
-        return _render(
+        return render_problem(
             request,
             _as_problem(
                 Conflict(
@@ -124,7 +145,7 @@ def install(app: FastAPI) -> None:
     async def _data(request: Request, exc: DataError) -> JSONResponse:
         # Input the validators let through but the database cannot store (a last line).
         log.info("database refused a value: %s", type(exc.orig).__name__)
-        return _render(
+        return render_problem(
             request,
             _as_problem(
                 InvalidInput(
@@ -137,7 +158,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         if _is_retryable(exc):
-            return _render(
+            return render_problem(
                 request,
                 _as_problem(
                     Conflict(
@@ -147,16 +168,41 @@ def install(app: FastAPI) -> None:
                 ),
             )
         log.exception("database error")
-        return _render(request, Problem(500, "internal_error", "internal server error"))
+        return render_problem(request, Problem(500, "internal_error", "internal server error"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
         # Runs outside the request-context middleware: name the request id explicitly.
         request_id = request.state.request_id
         log.exception("unhandled error in request %s", request_id)
-        response = _render(request, Problem(500, "internal_error", "internal server error"))
+        response = render_problem(request, Problem(500, "internal_error", "internal server error"))
         response.headers["X-Request-ID"] = request_id
         return response
+
+
+_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """The methods the OpenAPI document gives the resource at this path.
+
+    Starlette names only the first matching route's methods. A literal path wins over a
+    template that also matches it: ``/v1/numbers/assign`` allows POST, not the GET of
+    ``/v1/numbers/{number}``. Paths outside the document keep Starlette's answer.
+    """
+    path = request.url.path
+    best: tuple[int, set[str]] | None = None
+    for template, item in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))
+        if not re.fullmatch(pattern, path):
+            continue
+        methods = {method.upper() for method in item} & set(_METHODS)
+        params = template.count("{")
+        if best is None or params < best[0]:
+            best = (params, methods)
+        elif params == best[0]:
+            best[1].update(methods)
+    return ", ".join(sorted(best[1])) if best else fallback
 
 
 def _as_problem(exc: DomainError) -> Problem:

@@ -53,7 +53,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _any_scope_actor(request: Request, session: DbSession, later: BackgroundTasks) -> Actor:
+def _authenticated(request: Request, session: DbSession, later: BackgroundTasks) -> Actor:
     settings: Settings = request.app.state.settings
     guard: FailedAuthGuard = request.app.state.auth_guard
     with guard.watch(client_address(request)):
@@ -63,11 +63,18 @@ def _any_scope_actor(request: Request, session: DbSession, later: BackgroundTask
             settings.secret_key.get_secret_value(),
             request_id(request),
         )
-    limiter: RateLimiter = request.app.state.rate_limiter
-    limiter.check(actor.key_id)
     usage: KeyUsage = request.app.state.key_usage
     if actor.key_id is not None and usage.due(actor.key_id):
         later.add_task(usage.record, actor.key_id)
+    return actor
+
+
+async def _any_scope_actor(
+    request: Request, actor: Annotated[Actor, Depends(_authenticated)]
+) -> Actor:
+    """On the event loop: the rate limiter's Redis call must not hold a worker thread."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.check(actor.key_id)
     return actor
 
 

@@ -1,24 +1,33 @@
-"""Request ids, access logging and the request body limit, as one small ASGI middleware."""
+"""The ASGI layers around the application: request context, request limits, admission.
+
+Outermost first: ``RequestContextMiddleware`` (request id, access log, URL policy),
+``RequestLimitMiddleware`` (headers, body size and deadline, JSON depth), then
+``AdmissionMiddleware`` (at most as many requests inside as there are database connections).
+The order is the point: a request reaches admission only with its whole body in hand, so a slow
+or oversized client never holds anything scarce (docs/security.md, "Limits").
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
 import time
 from contextvars import ContextVar
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callplane.core.envelope import error_body
+from callplane.core import urls
+from callplane.core.error_handlers import Problem, render_problem
+from callplane.core.limits import RequestLimits, json_depth_exceeds
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_log = logging.getLogger("callplane.access")
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-MAX_BODY_BYTES = 2 * 1024 * 1024
+_CLOSE = (("Connection", "close"),)
 
 
 def new_request_id() -> str:
@@ -26,19 +35,22 @@ def new_request_id() -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    """A request id on every request and response, one access-log line, the URL policy."""
+
+    def __init__(self, app: ASGIApp, allow_private_urls: bool = False) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.allow_private_urls = allow_private_urls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _CLIENT_REQUEST_ID.match(given) else new_request_id()
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        given_id = given.decode("latin-1")
+        request_id = given_id if _CLIENT_REQUEST_ID.match(given_id) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        policy = urls.allow_private_urls.set(self.allow_private_urls)
         started = time.perf_counter()
         status = 500
 
@@ -54,10 +66,6 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            length = headers.get(b"content-length", b"0")
-            if length.isdigit() and int(length) > self.max_body_bytes:
-                await _too_large(send_with_id, request_id, self.max_body_bytes)
-                return
             await self.app(scope, receive, send_with_id)
         finally:
             access_log.info(
@@ -67,26 +75,143 @@ class RequestContextMiddleware:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+            urls.allow_private_urls.reset(policy)
             request_id_var.reset(token)
 
 
-async def _too_large(send: Send, request_id: str, limit: int) -> None:
-    body = json.dumps(
-        error_body(
-            request_id, "payload_too_large", f"request body exceeds {limit} bytes", {"limit": limit}
+class RequestLimitMiddleware:
+    """Refuse what is too large, too deep or too slow, before anything scarce is taken.
+
+    The body is read here, in full, counting the bytes actually received (a chunked body has no
+    ``Content-Length`` to trust) and within a deadline, then handed on from memory. Refusals are
+    rendered in the shape of the request's surface.
+    """
+
+    def __init__(self, app: ASGIApp, limits: RequestLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope["headers"]
+        problem = self._header_problem(scope)
+        if problem is None and not _has_body(headers):
+            await self.app(scope, receive, send)
+            return
+        if problem is None:
+            received = await self._read_body(headers, receive)
+            if received is None:
+                return  # the client left before sending its body: nobody to answer
+            if isinstance(received, Problem):
+                problem = received
+            elif _is_json(headers) and json_depth_exceeds(received, self.limits.max_json_depth):
+                problem = _json_too_deep(self.limits.max_json_depth)
+            else:
+                await self.app(scope, _replay(received, receive), send)
+                return
+        await render_problem(Request(scope), problem)(scope, receive, send)
+
+    def _header_problem(self, scope: Scope) -> Problem | None:
+        headers = scope["headers"]
+        size = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
+        size += sum(len(name) + len(value) + 4 for name, value in headers)
+        limits = self.limits
+        if len(headers) <= limits.max_header_count and size <= limits.max_header_bytes:
+            return None
+        return Problem(
+            431,
+            "headers_too_large",
+            f"request headers exceed {limits.max_header_bytes} bytes or "
+            f"{limits.max_header_count} fields",
+            {"max_bytes": limits.max_header_bytes, "max_fields": limits.max_header_count},
+            extra_headers=_CLOSE,
         )
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
+
+    async def _read_body(
+        self, headers: list[tuple[bytes, bytes]], receive: Receive
+    ) -> bytes | Problem | None:
+        """The whole body; a Problem when it is too large or too slow; None if the client left."""
+        limit = self.limits.max_body_bytes
+        declared = _header(headers, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _too_large(limit)
+        chunks: list[bytes] = []
+        received = 0
+        try:
+            async with asyncio.timeout(self.limits.body_timeout_seconds):
+                more = True
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    chunk = message.get("body", b"")
+                    received += len(chunk)
+                    if received > limit:
+                        return _too_large(limit)
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            seconds = self.limits.body_timeout_seconds
+            return Problem(
+                408,
+                "request_timeout",
+                f"the request body did not arrive within {seconds:g} s",
+                {"timeout_seconds": seconds},
+                extra_headers=_CLOSE,
+            )
+        return b"".join(chunks)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    return next((value for key, value in headers if key == name), None)
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    length = _header(headers, b"content-length")
+    return _header(headers, b"transfer-encoding") is not None or (
+        length is not None and length != b"0"
     )
-    await send({"type": "http.response.body", "body": body})
+
+
+def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """FastAPI reads a body without a content type as JSON too."""
+    content_type = _header(headers, b"content-type")
+    return content_type is None or b"json" in content_type.lower()
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands over the buffered body, then waits for the disconnect."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "payload_too_large",
+        f"request body exceeds {limit} bytes",
+        {"limit": limit},
+        extra_headers=_CLOSE,
+    )
+
+
+def _json_too_deep(limit: int) -> Problem:
+    return Problem(
+        422,
+        "json_too_deep",
+        f"the JSON body nests arrays and objects deeper than {limit} levels",
+        {"limit": limit},
+    )
 
 
 class AdmissionMiddleware:

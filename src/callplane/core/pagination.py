@@ -81,6 +81,8 @@ def offset_page(
 
     Deep pages cost a scan of what they skip; the native API pages by keyset instead.
     """
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if offset >= total:  # nothing to read; and PostgreSQL refuses an offset past a bigint
+        return OffsetPage([], total)
     rows = list(session.scalars(query.order_by(id_column).offset(offset).limit(limit)))
-    return OffsetPage(rows, total or 0)
+    return OffsetPage(rows, total)

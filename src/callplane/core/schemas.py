@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from callplane.core import urls
+
 Language = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=35)
 ]
@@ -29,12 +31,28 @@ _HTTP_URL = TypeAdapter(AnyHttpUrl)
 
 
 def _http_url(value: str) -> str:
-    """Checked as an http(s) URL, kept exactly as the client wrote it."""
+    """Checked as a public http(s) URL (core/urls.py), kept exactly as the client wrote it."""
     _HTTP_URL.validate_python(value)
-    return value
+    return urls.check_url(value, ("http", "https"))
+
+
+def _stream_url(value: str) -> str:
+    return urls.check_url(value, ("ws", "wss"))
 
 
 WebhookUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
+# The media WebSocket a call streams to (agent, or a workspace's default).
+StreamUrl = Annotated[
+    str, StringConstraints(pattern=r"^wss?://\S+$", max_length=2048), AfterValidator(_stream_url)
+]
+
+
+def _forward_target(value: str) -> str:
+    """A SIP URI's host must be public too; an E.164 number is parsed by the service."""
+    return urls.check_sip_uri(value) if value.startswith(("sip:", "sips:")) else value
+
+
+ForwardTarget = Annotated[str, StringConstraints(max_length=255), AfterValidator(_forward_target)]
 
 
 def _small_object(value: dict[str, Any]) -> dict[str, Any]:
@@ -99,4 +117,3 @@ def _upper(value: str) -> str:
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$"), AfterValidator(_upper)]
 CountryList = Annotated[list[CountryCode], Field(max_length=250)]
-StreamUrl = Annotated[str, StringConstraints(pattern=r"^wss?://\S+$", max_length=2048)]

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from callplane.agents.schemas import AgentOut
 from callplane.core import ids
-from callplane.core.schemas import CountryList, Input, Name, iso
+from callplane.core.schemas import CountryList, ForwardTarget, Input, Name, iso
 from callplane.numbers.assignments import AttachResult
 from callplane.numbers.references import NumberRef, parse_refs
 from callplane.numbers.service import NumberInput, NumberView
@@ -37,7 +37,7 @@ class NumberUpdate(Input):
     status: Literal["active", "suspended"] | None = None
     monthly_cost_cents: int | None = Field(default=None, ge=0, le=10_000_000)
     fallback_action: Literal["reject", "forward"] | None = None
-    fallback_destination: Annotated[str, StringConstraints(max_length=255)] | None = Field(
+    fallback_destination: ForwardTarget | None = Field(
         default=None, description="E.164 or SIP URI to forward to when no agent answers"
     )
     allowed_inbound_countries: CountryList | None = None

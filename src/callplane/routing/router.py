@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import uuid
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -13,18 +15,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from callplane.core import ids
 from callplane.core.auth_guard import client_address
 from callplane.core.context import Actor
+from callplane.core.db import Database
 from callplane.core.envelope import Meta, meta, timestamp
-from callplane.core.errors import Forbidden, InvalidInput, not_found
+from callplane.core.errors import Conflict, Forbidden, InvalidInput, not_found
 from callplane.core.http import bearer_token
 from callplane.core.phone import parse_e164
 from callplane.core.schemas import Input
 from callplane.numbers.schemas import NumberOut
 from callplane.routing import service
+from callplane.routing.call_legs import first_request
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector, OutboundAgent
 from callplane.routing.service import InboundRoute, Resolution
@@ -119,7 +124,7 @@ async def resolve_inbound(request: Request) -> Response:
     with request.app.state.auth_guard.watch(client_address(request)):
         token = require_token(bearer_token(request))
         actor, route = await _lookups(request).resolve(token, e164, request_id)
-    request.app.state.rate_limiter.check(actor.key_id)
+    await request.app.state.rate_limiter.check(actor.key_id)
     if problem is not None:
         raise problem
     if route is None:
@@ -155,7 +160,7 @@ async def select_outbound(request: Request) -> Response:
         actor, agent = await _lookups(request).agent(
             token, ids.parse("agent", body.agent_id), request_id
         )
-    request.app.state.rate_limiter.check(actor.key_id)
+    await request.app.state.rate_limiter.check(actor.key_id)
     if agent is None:
         raise not_found("agent", body.agent_id)
     service.check_caller(agent, body.agent_id)
@@ -275,7 +280,7 @@ async def twilio_voice(workspace_id: str, request: Request) -> Response:
     except InvalidInput:
         e164 = None  # a malformed To is answered like an unknown number
     found = await _lookups(request).twilio(workspace, e164) if workspace else None
-    if found is None:
+    if workspace is None or found is None:
         raise not_found("workspace", workspace_id)
     settings, route = found
     if not settings.twilio_auth_token or not signature_is_valid(
@@ -288,6 +293,7 @@ async def twilio_voice(workspace_id: str, request: Request) -> Response:
             "invalid_twilio_signature",
             "X-Twilio-Signature does not match this request and the workspace's Twilio auth token",
         )
+    await _refuse_replay(request, workspace, params.get("CallSid", ""))
     resolution = None
     if route is not None:
         resolution = service.decide(route, service.caller_country(params.get("From")))
@@ -301,8 +307,26 @@ async def twilio_voice(workspace_id: str, request: Request) -> Response:
     return Response(twiml(resolution, params), media_type="application/xml")
 
 
+async def _refuse_replay(request: Request, workspace: uuid.UUID, call_sid: str) -> None:
+    """A signed request is valid forever: answer each call leg (CallSid) once."""
+    if not call_sid:
+        raise InvalidInput("invalid_request", "CallSid: Field required", {"field": "CallSid"})
+    settings: Settings = request.app.state.settings
+    window = dt.timedelta(hours=settings.twilio_replay_window_hours)
+    database: Database = request.app.state.database
+    if not await run_in_threadpool(first_request, database, workspace, call_sid[:64], window):
+        raise Conflict(
+            "twilio_request_replayed",
+            "this call leg (CallSid) was already answered; a replayed request is refused",
+            {"call_sid": call_sid[:64]},
+        )
+
+
 def _public_url(request: Request) -> str:
-    """The URL Twilio signed: behind a proxy, the configured public base URL."""
+    """The URL Twilio signed: the configured public base URL (required in production).
+
+    Only in development, without one, the URL the request arrived at, Host header included.
+    """
     settings: Settings = request.app.state.settings
     if settings.public_base_url:
         url = settings.public_base_url.rstrip("/") + request.url.path

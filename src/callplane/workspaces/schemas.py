@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from callplane.core import ids
 from callplane.core.crypto import hint
-from callplane.core.schemas import Input, Name, iso
+from callplane.core.schemas import Input, Name, StreamUrl, iso
 from callplane.workspaces.models import Workspace
 
 # Tokens go into HTTP Basic auth headers: printable ASCII only.
@@ -21,9 +21,7 @@ class WorkspaceUpdate(Input):
         None
     )
     twilio_auth_token: Secret | None = None
-    default_stream_url: Annotated[
-        str, StringConstraints(pattern=r"^wss?://.+", max_length=2048)
-    ] | (None) = None
+    default_stream_url: StreamUrl | None = None
 
     @model_validator(mode="after")
     def _name_stays_set(self) -> WorkspaceUpdate:

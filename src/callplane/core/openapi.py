@@ -1,0 +1,87 @@
+"""What the generated OpenAPI document leaves out: the error answers and the API key.
+
+FastAPI documents each operation's success and its own 422 shape. The errors callplane really
+answers (one envelope on the native API, each vendor's own shape on its compatible surface) and
+the bearer key are added here, from a few rules rather than per route, so that a schema-driven
+client or fuzzer (schemathesis, in the test suite) can hold the server to the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callplane.core.envelope import ErrorEnvelope
+from callplane.core.error_handlers import error_schema_for
+
+# Operations anyone may call: probes, and webhooks that carry their provider's signature.
+UNKEYED_PREFIXES = ("/healthz", "/readyz", "/v1/telephony/")
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+_DESCRIPTIONS = {
+    "400": "Malformed JSON, or input the surface refuses (its own error shape)",
+    "401": "Missing, invalid or revoked API key",
+    "403": "The request is not signed by the provider",
+    "404": "Something the request names does not exist in this workspace",
+    "409": "Conflicts with the current state, or with a concurrent request: nothing changed",
+    "413": "The body is larger than the limit",
+    "422": "Invalid input: each error names its field",
+    "429": "Too many requests with this API key in this minute",
+    "502": "The number provider answered with an error",
+    "503": "The number provider cannot be reached: nothing changed, retry later",
+}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}}
+_READINESS = {
+    "type": "object",
+    "required": ["status", "database", "redis"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded", "unavailable"]},
+        "database": {"enum": ["ok", "unreachable"]},
+        "redis": {"enum": ["ok", "unreachable", "not_configured"]},
+    },
+}
+
+
+def declare_errors(document: dict[str, Any]) -> None:
+    """Add the error responses and the bearer scheme to every operation of ``document``."""
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    envelope = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(envelope.pop("$defs", {}))
+    schemas["ErrorEnvelope"] = envelope
+    components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            if method in item:
+                _declare(path, method, item[method])
+
+
+def _declare(path: str, method: str, operation: dict[str, Any]) -> None:
+    keyed = not path.startswith(UNKEYED_PREFIXES)
+    statuses = {"422"}
+    if "requestBody" in operation:
+        statuses |= {"400", "413"}
+    if keyed:
+        operation["security"] = [{"bearer": []}]
+        statuses |= {"401", "404", "429"}
+        if method != "get":
+            statuses.add("409")
+    if path.startswith("/compat/"):
+        statuses.add("400")  # vendors answer a refused value with 400
+    if "providers" in operation.get("tags", []):
+        statuses |= {"502", "503"}
+    if path.startswith("/v1/telephony/"):
+        statuses |= {"403", "404", "409"}
+    schema = error_schema_for(path) or {"$ref": "#/components/schemas/ErrorEnvelope"}
+    responses = operation.setdefault("responses", {})
+    for status in sorted(statuses):
+        response = responses.setdefault(status, {"description": _DESCRIPTIONS[status]})
+        if status == "422" or "content" not in response:
+            response["content"] = {"application/json": {"schema": schema}}
+        if status == "429":
+            response["headers"] = _RETRY_AFTER
+    if path == "/readyz":
+        responses["200"]["content"] = {"application/json": {"schema": _READINESS}}
+        responses["503"] = {
+            "description": "The database does not answer",
+            "content": {"application/json": {"schema": _READINESS}},
+        }
