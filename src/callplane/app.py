@@ -12,7 +12,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from callplane import __version__, compat, health
+from callplane import __version__, compat, dashboard, health
 from callplane.agents.router import router as agents_router
 from callplane.core import error_handlers
 from callplane.core.db import Database, create_db_engine
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ):
         app.include_router(router)
     compat.install(app)
+    dashboard.install(app)
     # Routes are matched in order. The media plane's hot path is a plain Starlette route,
     # matched first: it skips FastAPI's per-request dependency machinery, and the generated
     # OpenAPI document describes it from OPENAPI_PATHS.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from sqlalchemy import String, cast
 from sqlalchemy.orm import Session
 
 from callplane.core.context import Actor
@@ -40,4 +42,29 @@ def list_events(
     query = scoped(Event, actor.workspace_id)
     if type_:
         query = query.where(Event.type == type_)
+    return keyset_page(session, query, Event.id, cursor, limit, newest_first=True)
+
+
+def search_events(
+    session: Session,
+    actor: Actor,
+    *,
+    type_: str | None = None,
+    resource_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Event]:
+    """The audit log filtered by type, by a resource it names, and by a time range."""
+    query = scoped(Event, actor.workspace_id)
+    if type_:
+        query = query.where(Event.type == type_)
+    if resource_id:
+        escaped = resource_id.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+        query = query.where(cast(Event.resource_ids, String).like(f'%"{escaped}"%', escape="\\"))
+    if since is not None:
+        query = query.where(Event.created_at >= since)
+    if until is not None:
+        query = query.where(Event.created_at < until)
     return keyset_page(session, query, Event.id, cursor, limit, newest_first=True)

@@ -43,9 +43,14 @@ from callplane.settings import Settings
 log = logging.getLogger("callplane.releases")
 
 
+def releasable(number: PhoneNumber) -> bool:
+    """Whether deleting the number cancels a subscription at a provider."""
+    return number.source == "purchased" and bool(number.provider)
+
+
 def enqueue(session: Session, actor: Actor, number: PhoneNumber) -> ReleaseJob | None:
     """Promise to release a number bought through a provider; others have nothing to cancel."""
-    if number.source != "purchased" or not number.provider:
+    if not releasable(number):
         return None
     job = ReleaseJob(
         id=ids.new_uuid(),
