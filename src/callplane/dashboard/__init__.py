@@ -11,10 +11,22 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from callplane.dashboard.pages import auth, number, numbers
+from callplane.dashboard.imports import ImportJobs
+from callplane.dashboard.pages import (
+    agents,
+    audit,
+    auth,
+    bulk,
+    imports,
+    number,
+    numbers,
+    routing,
+    telephony,
+)
 
 
 def install(app: FastAPI) -> None:
-    for page in (auth, numbers, number):
+    app.state.dashboard_imports = ImportJobs()
+    for page in (auth, numbers, bulk, number, agents, imports, audit, routing, telephony):
         app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

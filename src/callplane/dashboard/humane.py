@@ -40,6 +40,17 @@ LABELS = {
     "twilio_auth_token": "Twilio auth token",
 }
 
+# What a value should look like, for fields whose rule is a pattern.
+FORMATS = {
+    "stream_url": "must start with wss:// (or ws://) and contain no spaces",
+    "default_stream_url": "must start with wss:// (or ws://)",
+    "language": "must be a language tag such as en or en-US",
+    "twilio_account_sid": "must be AC followed by 32 hexadecimal characters",
+    "twilio_auth_token": "must be printable characters without spaces",
+    "allowed_inbound_countries": "must be two-letter country codes such as US, CA",
+    "allowed_outbound_countries": "must be two-letter country codes such as US, CA",
+}
+
 Names = Callable[[str], str]
 
 
@@ -52,8 +63,8 @@ def explain(exc: DomainError, agent_name: Names = str, number_name: Names = str)
     if code == "number_already_assigned":
         return f"{number} is answered by {agent}. Replace?"
     if code == "agent_type_mismatch":
-        direction = d.get("assignment_type", "that way")
-        return f"{agent} is an {d.get('agent_type', 'other')} agent: it cannot take a number {direction}."
+        kind, direction = d.get("agent_type", "other"), d.get("assignment_type", "that way")
+        return f"{agent} is an {kind} agent: it cannot take a number {direction}."
     if code == "agent_archived":
         return f"{agent} is archived: it takes no new numbers or changes."
     if code == "number_not_attached":
@@ -82,7 +93,14 @@ def explain_validation(errors: Sequence[Any]) -> str:
     parts = []
     for error in errors:
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-        field = LABELS.get(loc[0], loc[0].replace("_", " ").capitalize()) if loc else "A value"
-        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+        name = loc[0] if loc else ""
+        field = LABELS.get(name, name.replace("_", " ").capitalize()) if name else "A value"
+        kind = str(error.get("type", ""))
+        if kind == "string_pattern_mismatch" or (kind == "value_error" and name in FORMATS):
+            message = FORMATS.get(name, "is not in the expected format")
+        elif kind in ("int_type", "int_parsing"):
+            message = "must be a whole number"
+        else:
+            message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
         parts.append(f"{field}: {message[:1].lower() + message[1:]}.")
     return " ".join(parts) or "Some values are not valid."

@@ -7,11 +7,13 @@ a shared or bookmarked URL shows the same numbers, and the back button just work
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlencode
 
-from callplane.numbers.browse import Sort, Window
+from callplane.core.errors import InvalidInput
+from callplane.numbers.browse import SORTS, Sort, Window
 from callplane.numbers.service import NumberFilters
 
 PAGE_SIZES = (25, 50, 100)
@@ -57,7 +59,8 @@ class NumberQuery:
         params = {
             k: ("1" if v is True else v)
             for k, v in asdict(moved).items()
-            if v not in ("", False, None) and not (k == "sort" and v == "created")
+            if v not in ("", False, None)
+            and not (k == "sort" and v == "created")
             and not (k == "per_page" and v == 50)
         }
         return "/numbers" + ("?" + urlencode(params) if params else "")
@@ -76,3 +79,44 @@ class NumberQuery:
             for name, label in shown.items()
             if getattr(self, name)
         ]
+
+
+_CHOICES = {
+    "status": ("", "active", "suspended"),
+    "assignment": ("", "inbound", "outbound", "none"),
+    "sort": SORTS,
+}
+_COUNTRY = re.compile(r"^([A-Za-z]{2})?$")
+
+
+def parse_query(params: Mapping[str, str]) -> NumberQuery:
+    """The list state from a query string; a value no page links to is a 422 in words."""
+
+    def refuse(name: str, why: str) -> InvalidInput:
+        return InvalidInput("invalid_filter", f"{name}: {why}", {"field": name})
+
+    values = {k: params.get(k, "") for k in ("q", "country", "agent", "after", "before")}
+    for name, value in values.items():
+        if len(value) > 64:
+            raise refuse(name, "at most 64 characters")
+    if not _COUNTRY.match(values["country"]):
+        raise refuse("country", "a two-letter country code such as US")
+    choices = {k: params.get(k, "created" if k == "sort" else "") for k in _CHOICES}
+    for name, value in choices.items():
+        if value not in _CHOICES[name]:
+            raise refuse(name, "not one of " + ", ".join(v for v in _CHOICES[name] if v))
+    per_page = params.get("per_page", "50")
+    if per_page not in {str(n) for n in PAGE_SIZES}:
+        raise refuse("per_page", "one of " + ", ".join(str(n) for n in PAGE_SIZES))
+    return NumberQuery(
+        q=values["q"],
+        country=values["country"],
+        status=cast(Literal["", "active", "suspended"], choices["status"]),
+        assignment=cast(Assignment, choices["assignment"]),
+        agent=values["agent"],
+        sort=cast(Sort, choices["sort"]),
+        per_page=int(per_page),
+        after=values["after"],
+        before=values["before"],
+        last=params.get("last", "") in ("1", "true"),
+    )

@@ -81,4 +81,3 @@ def current(session: Session, token: str, request_id: str) -> SignedIn | None:
 
 def sign_out(session: Session, token: str) -> None:
     session.execute(delete(DashboardSession).where(DashboardSession.token_hash == _hash(token)))
-

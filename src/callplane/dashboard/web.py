@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 
 from callplane.core.errors import DomainError
 from callplane.core.http import DbSession, request_id
@@ -82,6 +83,8 @@ class DashboardRoute(APIRoute):
                 response = error_page(
                     request, 422, "Some values are not valid", explain_validation(exc.errors())
                 )
+            except HTTPException as exc:
+                response = error_page(request, exc.status_code, "That did not work", exc.detail)
             except DBAPIError:
                 log.exception("database error on a dashboard page")
                 response = error_page(
@@ -120,7 +123,9 @@ def _signed_in(request: Request, session: DbSession) -> SignedIn:
     return who
 
 
-async def _signed_in_form(request: Request, who: Annotated[SignedIn, Depends(_signed_in)]) -> SignedIn:
+async def _signed_in_form(
+    request: Request, who: Annotated[SignedIn, Depends(_signed_in)]
+) -> SignedIn:
     """The signed-in user, for a state-changing request: its form must carry the CSRF token."""
     form = await request.form()
     sent = form.get(CSRF_FIELD)

@@ -81,7 +81,9 @@ def browse_numbers(
 def _key(sort: str, text: str) -> Any:
     if sort.lstrip("-") == "number":
         if not text.startswith("+") or not text[1:].isdigit() or len(text) > 16:
-            raise InvalidInput("invalid_cursor", "page: not a page of this list", {"field": "after"})
+            raise InvalidInput(
+                "invalid_cursor", "page: not a page of this list", {"field": "after"}
+            )
         return text
     return decode_cursor(text)
 

@@ -17,7 +17,6 @@ from callplane.core.errors import Unauthenticated
 from callplane.core.http import DbSession, request_id
 from callplane.dashboard import sessions
 from callplane.dashboard.web import (
-
     SESSION_COOKIE,
     DashboardRoute,
     Editor,
@@ -32,11 +31,13 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "cp_signin"
 
+
 def _safe_next(target: str | None) -> str:
     """Only a path of this site: never an open redirect."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/numbers"
+
 
 def _sign_in_page(request: Request, next_url: str, error: str | None, status: int) -> Response:
     token = secrets.token_urlsafe(32)
@@ -57,13 +58,16 @@ def _sign_in_page(request: Request, next_url: str, error: str | None, status: in
     )
     return response
 
+
 @router.get("/")
 def home() -> Response:
     return redirect("/numbers")
 
+
 @router.get("/sign-in")
 def sign_in_form(request: Request, next: str | None = None) -> Response:
     return _sign_in_page(request, _safe_next(next), None, 200)
+
 
 @router.post("/sign-in")
 def sign_in(
@@ -95,12 +99,13 @@ def sign_in(
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/sign-in")
     return response
 
+
 @router.post("/sign-out")
-def sign_out(request: Request, session: DbSession, who: Editor) -> Response:
+def sign_out(request: Request, session: DbSession, _who: Editor) -> Response:
+    """Needs the session's CSRF token too: another site cannot sign a browser out."""
     token = session_token(request)
     if token:
         sessions.sign_out(session, token)
     response = redirect("/sign-in")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-

@@ -51,7 +51,9 @@ def _page(
     history = search_events(
         session, who.actor, resource_id=number_ref, cursor=None, limit=HISTORY
     ).items
-    primaries = {a for a in view.outbound_agent_ids if primary_number_of(session, a) == view.number.id}
+    primaries = {
+        a for a in view.outbound_agent_ids if primary_number_of(session, a) == view.number.id
+    }
     return render(
         request,
         "numbers/detail.html",
@@ -174,9 +176,7 @@ def make_primary(
         )
     except DomainError as exc:
         return _refused(request, who, session, slug, "outbound", exc)
-    return redirect_with(
-        request, _url(slug), f"This is now {view.agent.name}'s primary caller ID."
-    )
+    return redirect_with(request, _url(slug), f"This is now {view.agent.name}'s primary caller ID.")
 
 
 @router.post("/numbers/{slug}/settings")
