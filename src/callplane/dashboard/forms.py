@@ -16,11 +16,20 @@ from callplane.dashboard.humane import explain_validation
 
 M = TypeVar("M", bound=BaseModel)
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
+_PHONE_SEPARATORS = re.compile(r"[\s().\-]")
 
 
 def text(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None
+
+
+def phone(value: str | None) -> str | None:
+    """'+1 (628) 666-6348' as '+16286666348': people type separators, E.164 has none."""
+    value = text(value)
+    if value is not None and value.startswith("+"):
+        return _PHONE_SEPARATORS.sub("", value)
+    return value
 
 
 def whole_number(value: str | None) -> int | str | None:

@@ -52,10 +52,8 @@ class NumberQuery:
         return Window(after=self.after or None, before=self.before or None, last=self.last)
 
     def url(self, **changes: object) -> str:
-        """This list's URL with some parameters changed; a filter change goes to page one."""
-        moved = replace(self, **changes)  # type: ignore[arg-type]
-        if not {"after", "before", "last"} & changes.keys():
-            moved = replace(moved, after="", before="", last=False)
+        """This list's URL with some parameters changed, on its first page unless one is given."""
+        moved = replace(replace(self, after="", before="", last=False), **changes)  # type: ignore[arg-type]
         params = {
             k: ("1" if v is True else v)
             for k, v in asdict(moved).items()

@@ -197,7 +197,7 @@ def save_settings(
         "friendly_name": forms.text(friendly_name),
         "status": status,
         "fallback_action": fallback_action,
-        "fallback_destination": forms.text(fallback_destination),
+        "fallback_destination": forms.phone(fallback_destination),
         "allowed_inbound_countries": forms.code_list(allowed_inbound_countries),
         "max_calls_per_hour": forms.whole_number(max_calls_per_hour),
         "max_calls_per_day": forms.whole_number(max_calls_per_day),

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from callplane.core.errors import DomainError, not_found
 from callplane.core.http import DbSession
 from callplane.core.phone import parse_e164
+from callplane.dashboard import forms
 from callplane.dashboard.humane import explain
 from callplane.dashboard.lookups import Agents
 from callplane.dashboard.web import DashboardRoute, Viewer, render
@@ -43,20 +44,20 @@ def routing_page(
     if to:
         try:
             runtime: RoutingRuntime = request.app.state.routing
-            e164 = parse_e164(to.strip(), "to").e164
+            e164 = parse_e164(forms.phone(to), "to").e164
             route = service.load_inbound_route(
                 session, who.actor.workspace_id, e164, runtime.default_stream_url
             )
             if route is None:
                 raise not_found("number", to)
-            resolution = service.decide(route, service.caller_country(caller.strip() or None))
+            resolution = service.decide(route, service.caller_country(forms.phone(caller)))
             inbound = resolution_body(resolution)
         except DomainError as exc:
             inbound_error = explain(exc)
     if agent or call_to:
         try:
             outbound = service.select_caller_id(
-                session, who.actor, agent, call_to.strip(), dry_run=True
+                session, who.actor, agent, forms.phone(call_to) or "", dry_run=True
             )
         except DomainError as exc:
             session.rollback()

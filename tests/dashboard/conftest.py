@@ -1,0 +1,121 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a live ``callplane serve``.
+
+One server per database for the whole module (starting one costs a second or two); each test
+makes its own workspaces, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import text
+
+from callplane.core import ids
+from callplane.core.db import Database, create_db_engine
+from tests.conftest import TABLES
+from tests.helpers import SECRET
+from tests.live_server import live_server
+from callplane.workspaces.service import create_workspace
+
+CHROMIUM = os.environ.get("CALLPLANE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Site:
+    """A live server and its database, to make workspaces in."""
+
+    name: str
+    base_url: str
+    database: Database
+    log_path: Path
+
+    def workspace(self, name: str) -> Workspace:
+        with self.database.transaction() as session:
+            workspace, issued = create_workspace(session, name, SECRET)
+        return Workspace(self, ids.render("workspace", workspace.id), issued.record.id, issued.plaintext)
+
+
+@dataclass
+class Workspace:
+    site: Site
+    id: str
+    key_id: Any
+    key: str
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(
+            method,
+            self.site.base_url + path,
+            json=body,
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=30,
+        )
+        assert response.status_code < 300, response.text
+        return response.json()["data"]
+
+    def agent(self, type_: str, name: str, **fields: Any) -> dict[str, Any]:
+        return dict(self.api("POST", "/v1/agents", {"name": name, "type": type_, **fields}))
+
+    def numbers(self, *e164s: str) -> None:
+        self.api("POST", "/v1/numbers/batch", {"numbers": [{"e164": e} for e in e164s]})
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("live")
+    if request.param == "sqlite":
+        path = folder / "callplane.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    database = Database(create_db_engine(url, pool_size=2))
+    if request.param == "postgresql":
+        with database.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+    log_path = folder / "server.log"
+    with live_server(url, log_path) as base_url:
+        yield Site(request.param, base_url, database, log_path)
+    database.engine.dispose()
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    context = browser.new_context(base_url=site.base_url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
