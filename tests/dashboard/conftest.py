@@ -20,10 +20,10 @@ from sqlalchemy import text
 
 from callplane.core import ids
 from callplane.core.db import Database, create_db_engine
+from callplane.workspaces.service import create_workspace
 from tests.conftest import TABLES
 from tests.helpers import SECRET
 from tests.live_server import live_server
-from callplane.workspaces.service import create_workspace
 
 CHROMIUM = os.environ.get("CALLPLANE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,7 +50,8 @@ class Site:
     def workspace(self, name: str) -> Workspace:
         with self.database.transaction() as session:
             workspace, issued = create_workspace(session, name, SECRET)
-        return Workspace(self, ids.render("workspace", workspace.id), issued.record.id, issued.plaintext)
+        workspace_id = ids.render("workspace", workspace.id)
+        return Workspace(self, workspace_id, issued.record.id, issued.plaintext)
 
 
 @dataclass
