@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from callplane.core.errors import DomainError
 from callplane.core.http import DbSession, request_id
 from callplane.dashboard import formatting
-from callplane.dashboard.humane import explain_validation
+from callplane.dashboard.humane import explain, explain_validation
 from callplane.dashboard.sessions import LIFETIME, SignedIn, current
 from callplane.settings import Settings
 
@@ -78,7 +78,7 @@ class DashboardRoute(APIRoute):
                     "Nothing was changed. Go back, reload the page and try again.",
                 )
             except DomainError as exc:
-                response = error_page(request, exc.status, "That did not work", exc.message)
+                response = error_page(request, exc.status, "That did not work", explain(exc))
             except RequestValidationError as exc:
                 response = error_page(
                     request, 422, "Some values are not valid", explain_validation(exc.errors())
