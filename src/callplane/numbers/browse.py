@@ -20,6 +20,10 @@ from callplane.numbers.models import PhoneNumber
 from callplane.numbers.service import NumberFilters, NumberView, filtered, views
 
 SORTS = ("number", "-number", "created", "-created")
+# Counting stops here: past it a page says "more than 10,000". An exact count of a million
+# matches reads a million index entries on every page view; a capped one costs what a page of
+# 10,000 rows costs, so a page of a huge inventory stays as fast as a page of a small one.
+COUNT_LIMIT = 10_000
 Sort = Literal["number", "-number", "created", "-created"]
 
 
@@ -34,10 +38,16 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class Browse:
+    """One page, the keys of its neighbours, and how many numbers match (counted up to a cap)."""
+
     items: list[NumberView]
-    total: int
+    total: int  # exact up to COUNT_LIMIT; COUNT_LIMIT + 1 means "more than COUNT_LIMIT"
     next_key: str | None  # the ``after`` of the next page
     previous_key: str | None  # the ``before`` of the previous page
+
+    @property
+    def total_is_exact(self) -> bool:
+        return self.total <= COUNT_LIMIT
 
 
 def browse_numbers(
@@ -50,7 +60,8 @@ def browse_numbers(
     limit: int,
 ) -> Browse:
     query = filtered(session, actor, filters)
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    capped = query.with_only_columns(PhoneNumber.id).limit(COUNT_LIMIT + 1).subquery()
+    total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     column: Any = PhoneNumber.e164 if sort.lstrip("-") == "number" else PhoneNumber.id
     descending = sort.startswith("-")
     backwards = window.last or window.before is not None

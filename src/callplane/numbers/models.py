@@ -31,6 +31,10 @@ class PhoneNumber(Timestamped, Base):
         CheckConstraint("source IN ('imported', 'purchased')", name="source"),
         CheckConstraint("monthly_cost_cents >= 0", name="monthly_cost_cents"),
         CheckConstraint("fallback_action IN ('reject', 'forward')", name="fallback_action"),
+        # The dashboard's country filter: one index range, already in id order, at any size.
+        Index(
+            "ix_phone_numbers_workspace_id_country_code_id", "workspace_id", "country_code", "id"
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -60,8 +60,8 @@ def _selected(
     if page.total > MAX_BATCH:
         raise InvalidInput(
             "bulk_too_large",
-            f"{page.total:,} numbers match this filter; a bulk action takes at most "
-            f"{MAX_BATCH:,} at a time. Narrow the filter and repeat.",
+            f"More than {MAX_BATCH:,} numbers match this filter, and a bulk action takes at "
+            f"most {MAX_BATCH:,} at a time. Narrow the filter and repeat.",
         )
     return [v.number.e164 for v in page.items]
 

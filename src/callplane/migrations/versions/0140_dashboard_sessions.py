@@ -1,4 +1,4 @@
-"""dashboard sessions
+"""dashboard sessions, and an index for the numbers list's country filter
 
 Revision ID: 0140
 Revises: 0101
@@ -44,8 +44,17 @@ def upgrade() -> None:
             batch_op.f("ix_dashboard_sessions_workspace_id"), ["workspace_id"], unique=False
         )
 
+    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_phone_numbers_workspace_id_country_code_id",
+            ["workspace_id", "country_code", "id"],
+            unique=False,
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+        batch_op.drop_index("ix_phone_numbers_workspace_id_country_code_id")
     with op.batch_alter_table("dashboard_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dashboard_sessions_workspace_id"))
     op.drop_table("dashboard_sessions")
