@@ -62,7 +62,7 @@ def test_sign_in_browse_filter_sort_and_page(page: Page, site: Site) -> None:
 
     response = page.goto("/numbers?sort=sideways")
     assert response is not None and response.status == 422
-    expect(page.get_by_role("alert")).to_contain_text("sort")
+    expect(page.get_by_role("alert")).to_contain_text("Sort: not one of")
 
 
 def test_a_number_answered_replaced_attached_configured_and_deleted(page: Page, site: Site) -> None:
