@@ -94,7 +94,9 @@ def report(backend: str, small: int, large: int, results: dict[int, dict[str, fl
     command = "python " + shlex.join(["bench/dashboard_numbers.py", *sys.argv[1:]])
     lines = [
         START,
-        f"## Dashboard numbers page: {small:,} vs {large:,} numbers ({LABELS[backend]})",
+        "## Dashboard numbers page",
+        "",
+        f"{small:,} vs {large:,} numbers, {LABELS[backend]}.",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {source_state()} with:",
         "",
