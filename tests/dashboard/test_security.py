@@ -128,4 +128,9 @@ def test_the_key_is_never_logged_and_bad_urls_are_never_a_500(page: Page, site: 
         ]:
             response = client.post(path, data={"csrf_token": csrf, **form})
             assert 400 <= response.status_code < 500, (path, response.status_code)
+        binary = {"file": ("numbers.csv", b"\xff\xfe\x00\x81 not text", "text/csv")}
+        started = client.post("/imports", data={"csrf_token": csrf}, files=binary)
+        assert started.status_code == 303
+        page.goto(started.headers["location"])
+        expect(page.get_by_role("alert")).to_contain_text("not a UTF-8 CSV file")
     assert ws.key not in site.log_path.read_text()

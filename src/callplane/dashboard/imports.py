@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import secrets
 import threading
 import uuid
@@ -37,6 +38,7 @@ from callplane.numbers.schemas import AssignRequest, AttachRequest, NumberBatch
 from callplane.numbers.service import get_number_view, import_batch
 
 KEPT_JOBS = 50
+log = logging.getLogger("callplane.dashboard.imports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,11 @@ class ImportJobs:
                 )
             except BulkImportError as exc:
                 job.error = str(exc)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                job.error = f"the file is not a UTF-8 CSV file ({exc.__class__.__name__})"
+            except Exception:  # the page must say the job ended, whatever ended it
+                log.exception("import %s failed", job.id)
+                job.error = "an unexpected error stopped it (see the server log)"
             finally:
                 path.unlink(missing_ok=True)
                 job.finished = True
