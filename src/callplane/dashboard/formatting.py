@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 from jinja2 import Environment
 
 
+@lru_cache(maxsize=65_536)
 def international(e164: str | None) -> str:
-    """'+16286666348' as '+1 628-666-6348'; a number phonenumbers cannot place stays E.164."""
+    """'+16286666348' as '+1 628-666-6348'; a number phonenumbers cannot place stays E.164.
+
+    Memoised: a page formats each of its numbers twice or more, and pages repeat.
+    """
     if not e164:
         return ""
     try:
@@ -20,6 +25,7 @@ def international(e164: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+@lru_cache(maxsize=65_536)
 def national(e164: str | None) -> str:
     if not e164:
         return ""

@@ -17,12 +17,13 @@ from callplane.dashboard import forms
 from callplane.dashboard.humane import explain
 from callplane.dashboard.sessions import SignedIn
 from callplane.dashboard.web import DashboardRoute, Editor, Viewer, redirect_with, render
-from callplane.numbers.service import agent_numbers
+from callplane.numbers.service import NumberFilters, list_numbers
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=20_000)]
 Short = Annotated[str, Form(max_length=2048)]
+SHOWN_NUMBERS = 100  # on an agent's page; the numbers list filtered by agent has them all
 
 
 @router.get("/agents")
@@ -159,7 +160,9 @@ def create_agent(
 def _agent_page(request: Request, who: SignedIn, session: Session, ref: str) -> Response:
     agent = service.get_agent(session, who.actor, ref)
     view = service.view(session, agent)
-    numbers = agent_numbers(session, agent.id)
+    numbers = list_numbers(
+        session, who.actor, NumberFilters(agent_id=ref), cursor=None, limit=SHOWN_NUMBERS
+    ).items
     return render(
         request,
         "agents/detail.html",
@@ -170,6 +173,7 @@ def _agent_page(request: Request, who: SignedIn, session: Session, ref: str) -> 
             "ref": ids.render("agent", agent.id),
             "primary": view.primary_number_id,
             "numbers": numbers,
+            "count": service.number_counts(session, [agent.id]).get(agent.id, 0),
         },
         who=who,
     )
@@ -257,7 +261,7 @@ def confirm_archive(request: Request, ref: str, who: Viewer, session: DbSession)
             "section": "Agents",
             "a": agent,
             "ref": ids.render("agent", agent.id),
-            "numbers": agent_numbers(session, agent.id),
+            "count": service.number_counts(session, [agent.id]).get(agent.id, 0),
         },
         who=who,
     )
