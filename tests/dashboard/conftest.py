@@ -79,8 +79,10 @@ class Workspace:
         self.api("POST", "/v1/numbers/batch", {"numbers": [{"e164": e} for e in e164s]})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module: Playwright's sync API holds an event loop open while it
+    runs, which would break the later tests that start their own (``asyncio.run``)."""
     if not Path(CHROMIUM).exists():
         message = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
         if os.environ.get("CI") == "true":
