@@ -1,4 +1,4 @@
-"""The service additions the dashboard reads through: browsing, history search, dry runs."""
+"""The service additions the dashboard reads through: browsing and history search."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import pytest
 
 from callplane.core import ids
 from callplane.core.context import Actor
-from callplane.core.errors import Conflict, InvalidInput
+from callplane.core.errors import InvalidInput
 from callplane.events.service import search_events
 from callplane.numbers.browse import Window, browse_numbers
 from callplane.numbers.service import NumberFilters
-from callplane.routing.service import select_caller_id
 from tests.helpers import Tenant
 
 NUMBERS = [f"+1628555{n:04d}" for n in (10, 20, 30, 40, 50)]
@@ -97,20 +96,3 @@ def test_a_number_history_is_found_by_resource_type_and_time(tenant: Tenant) -> 
         future = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
         assert types(since=future) == []
         assert "number.imported" in types(until=future)
-
-
-def test_a_dry_run_picks_like_a_call_but_uses_no_cap(tenant: Tenant) -> None:
-    agent = tenant.agent("outbound", "Sales")
-    tenant.number(NUMBERS[0])
-    tenant.patch(f"/v1/numbers/{NUMBERS[0][1:]}", {"max_calls_per_hour": 1})
-    tenant.put(f"/v1/agents/{agent['id']}/numbers", {"phone_numbers": [NUMBERS[0]]})
-    actor = actor_of(tenant)
-    for _ in range(3):
-        with tenant.backend.database.transaction() as session:
-            pick = select_caller_id(session, actor, agent["id"], "+12125550100", dry_run=True)
-            assert pick.number.number.e164 == NUMBERS[0]
-            assert pick.calls_last_hour == 0
-    with tenant.backend.database.transaction() as session:
-        assert select_caller_id(session, actor, agent["id"], "+12125550100").calls_last_hour == 1
-    with tenant.backend.database.transaction() as session, pytest.raises(Conflict):
-        select_caller_id(session, actor, agent["id"], "+12125550100", dry_run=True)
