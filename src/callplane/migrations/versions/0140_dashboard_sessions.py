@@ -1,7 +1,7 @@
 """dashboard sessions, and an index for the numbers list's country filter
 
 Revision ID: 0140
-Revises: 0103
+Revises: 0120
 Create Date: 2026-11-27 12:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0140"
-down_revision: str | None = "0103"
+down_revision: str | None = "0120"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
