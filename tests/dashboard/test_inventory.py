@@ -123,3 +123,25 @@ def test_a_number_answered_replaced_attached_configured_and_deleted(page: Page, 
     page.get_by_role("button", name=f"Delete {international(e164)}").click()
     expect(page.get_by_role("status")).to_contain_text(f"{international(e164)} was deleted")
     expect(page.locator("h1 .count")).to_have_text("0 numbers")
+
+
+def test_signing_in_and_filtering_with_the_keyboard_alone(page: Page, site: Site) -> None:
+    ws = site.workspace("keyboard")
+    (e164,) = fresh_numbers(1)
+    ws.numbers(e164)
+    page.goto("/numbers")
+    page.keyboard.press("Tab")  # the skip link comes first
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.keyboard.type(ws.key)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1 .count")).to_have_text("1 number")
+    page.get_by_label("Digits or label").focus()
+    page.keyboard.type(e164[-4:])
+    page.keyboard.press("Enter")  # submits the filter form
+    expect(page).to_have_url(re.compile(rf"q={e164[-4:]}"))
+    link = page.get_by_role("link", name=international(e164))
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(international(e164))
