@@ -12,7 +12,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from callplane import __version__, compat, health
+from callplane import __version__, compat, dashboard, health
 from callplane.agents.router import router as agents_router
 from callplane.core import crypto, error_handlers
 from callplane.core.auth_guard import FailedAuthGuard
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ):
         app.include_router(router)
     compat.install(app)
+    dashboard.install(app)
     # Routes are matched in order. The media plane's hot path is a plain Starlette route,
     # matched first: it skips FastAPI's per-request dependency machinery, and the generated
     # OpenAPI document describes it from OPENAPI_PATHS.

@@ -2,6 +2,7 @@
 
 from callplane.agents.models import Agent
 from callplane.core.db import Base
+from callplane.dashboard.models import DashboardSession
 from callplane.events.models import Event
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
@@ -16,6 +17,7 @@ __all__ = [
     "Assignment",
     "Base",
     "CallerIdSelection",
+    "DashboardSession",
     "Event",
     "PhoneNumber",
     "PurchaseIntent",

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
@@ -240,3 +240,13 @@ def snapshot(agent: Agent, primary_number_id: uuid.UUID | None) -> dict[str, Any
         "primary_number_id": ids.render("number", primary_number_id) if primary_number_id else None,
         "archived": agent.archived_at is not None,
     }
+
+
+def number_counts(session: Session, agent_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many numbers each agent holds, in one grouped query for a whole list."""
+    rows = session.execute(
+        select(Assignment.agent_id, func.count())
+        .where(Assignment.agent_id.in_(agent_ids))
+        .group_by(Assignment.agent_id)
+    )
+    return {agent_id: int(count) for agent_id, count in rows}

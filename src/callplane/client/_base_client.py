@@ -247,6 +247,16 @@ _ERROR_CLASS_BY_STATUS: Final[dict[int, type[APIError]]] = {
 }
 
 
+def api_error(
+    status: int, code: str, message: str, details: Any = None, request_id: str = "-"
+) -> APIError:
+    """The exception the client raises for this error answer, for code that answers in process
+    (the dashboard's import runs the client's engine against the services directly)."""
+    return _error_class(code, status)(
+        message, request_id=request_id, status_code=status, code=code, details=details
+    )
+
+
 def _error_class(code: str, status: int) -> type[APIError]:
     """The exception for an error ``code``; the status decides for codes of no named kind."""
     if code in _ERROR_CLASS_BY_CODE:

@@ -18,10 +18,10 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from callplane.client._exceptions import APIError, ValidationError
 from callplane.client._params import NewNumber
@@ -29,9 +29,24 @@ from callplane.core.errors import DomainError
 from callplane.core.phone import parse_e164
 from callplane.numbers.csv_encoding import UnreadableCsv, read_text
 
-if TYPE_CHECKING:
-    from callplane.client._resources.agents import Agents
-    from callplane.client._resources.numbers import Numbers
+
+class Numbers(Protocol):
+    """What the import needs of ``client.numbers`` (the dashboard answers it in process)."""
+
+    def create_batch(self, numbers: Sequence[str | NewNumber], /) -> object: ...
+
+    def assign(
+        self, number: str, agent_id: str, /, *, assignment_type: Literal["inbound", "outbound"]
+    ) -> object: ...
+
+
+class Agents(Protocol):
+    """What the import needs of ``client.agents``."""
+
+    def get(self, agent_id: str, /) -> object: ...
+
+    def attach_numbers(self, agent_id: str, phone_numbers: Sequence[str], /) -> object: ...
+
 
 __all__ = ["ImportReport", "RejectedRow"]
 

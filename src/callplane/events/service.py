@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from callplane.core.context import Actor
@@ -57,3 +57,28 @@ def last_change_by_key(session: Session, key_ids: list[uuid.UUID]) -> dict[uuid.
         .group_by(Event.actor_key_id)
     )
     return {key_id: when for key_id, when in rows if key_id is not None}
+
+
+def search_events(
+    session: Session,
+    actor: Actor,
+    *,
+    type_: str | None = None,
+    resource_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Event]:
+    """The audit log filtered by type, by a resource it names, and by a time range."""
+    query = scoped(Event, actor.workspace_id)
+    if type_:
+        query = query.where(Event.type == type_)
+    if resource_id:
+        escaped = resource_id.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+        query = query.where(cast(Event.resource_ids, String).like(f'%"{escaped}"%', escape="\\"))
+    if since is not None:
+        query = query.where(Event.created_at >= since)
+    if until is not None:
+        query = query.where(Event.created_at < until)
+    return keyset_page(session, query, Event.id, cursor, limit, newest_first=True)

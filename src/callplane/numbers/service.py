@@ -194,6 +194,11 @@ def list_numbers_by_offset(
     return OffsetPage(views(session, page.items), page.total)
 
 
+def filtered(session: Session, actor: Actor, filters: NumberFilters) -> Any:
+    """The workspace's numbers matching ``filters``, as a query for other readers to page."""
+    return _apply_filters(session, actor, scoped(PhoneNumber, actor.workspace_id), filters)
+
+
 def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:
     """Every number an agent holds, for surfaces that embed the full list in the agent."""
     held = select(Assignment.number_id).where(Assignment.agent_id == agent_id)

@@ -46,9 +46,14 @@ log = logging.getLogger("callplane.releases")
 RECOVERY_INTERVAL_SECONDS = 60.0
 
 
+def releasable(number: PhoneNumber) -> bool:
+    """Whether deleting the number cancels a subscription at a provider."""
+    return number.source == "purchased" and bool(number.provider)
+
+
 def enqueue(session: Session, actor: Actor, number: PhoneNumber) -> ReleaseJob | None:
     """Promise to release a number bought through a provider; others have nothing to cancel."""
-    if number.source != "purchased" or not number.provider:
+    if not releasable(number):
         return None
     job = ReleaseJob(
         id=ids.new_uuid(),

@@ -1,0 +1,96 @@
+"""CSV import by upload: a form, a live progress page, the report and its rejected rows."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from callplane.core.db import Database
+from callplane.core.errors import InvalidInput, NotFound
+from callplane.core.http import DbSession
+from callplane.dashboard.imports import ImportJob, ImportJobs
+from callplane.dashboard.lookups import Agents
+from callplane.dashboard.sessions import SignedIn
+from callplane.dashboard.web import DashboardRoute, Editor, Viewer, redirect, render
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
+
+
+def _jobs(request: Request) -> ImportJobs:
+    jobs: ImportJobs = request.app.state.dashboard_imports
+    return jobs
+
+
+def _job(request: Request, who: SignedIn, job_id: str) -> ImportJob:
+    job = _jobs(request).get(job_id, who.actor.workspace_id)
+    if job is None:
+        raise NotFound(
+            "import_not_found",
+            "No such import on this server (imports are kept in the memory of the server "
+            "process that ran them)",
+        )
+    return job
+
+
+@router.get("/imports/new")
+def new_import(request: Request, who: Viewer, session: DbSession) -> Response:
+    return render(
+        request,
+        "imports/new.html",
+        {"title": "Import numbers", "section": "Import", "agents": Agents(session, who.actor)},
+        who=who,
+    )
+
+
+@router.post("/imports")
+def start_import(
+    request: Request,
+    who: Editor,
+    session: DbSession,
+    file: Annotated[UploadFile, File()],
+    agent: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    agents = Agents(session, who.actor)
+    chosen = None
+    if agent:
+        chosen = next((a for a in agents.active() if a.ref == agent), None)
+        if chosen is None:
+            raise InvalidInput("choose_agent", "Choose an active agent, or none.")
+    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as handle:
+        shutil.copyfileobj(file.file, handle)
+    database: Database = request.app.state.database
+    job = _jobs(request).start(
+        database,
+        who.actor,
+        Path(handle.name),
+        file.filename or "upload.csv",
+        chosen.ref if chosen else None,
+        "inbound" if chosen and chosen.type == "inbound" else "outbound",
+    )
+    return redirect(f"/imports/{job.id}")
+
+
+@router.get("/imports/{job_id}")
+def import_page(request: Request, job_id: str, who: Viewer) -> Response:
+    job = _job(request, who, job_id)
+    return render(
+        request,
+        "imports/progress.html",
+        {"title": f"Import of {job.filename}", "section": "Import", "job": job},
+        who=who,
+    )
+
+
+@router.get("/imports/{job_id}/rejected.csv")
+def rejected_rows(request: Request, job_id: str, who: Viewer) -> Response:
+    job = _job(request, who, job_id)
+    return Response(
+        job.rejected_csv(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="rejected-rows.csv"'},
+    )
