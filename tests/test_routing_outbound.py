@@ -95,6 +95,30 @@ def test_destination_countries_and_refusals(tenant: Tenant) -> None:
     assert error_code(suspended) == "no_caller_id_available"
 
 
+def _race_on_two_servers(
+    tenant: Tenant, tmp_path: Path, agent: dict[str, Any], *, requests: int, clients: int
+) -> list[httpx.Response]:
+    """``requests`` selections at once from ``clients`` connections, alternating two servers."""
+    body = {"agent_id": agent["id"], "to": "+14155550100"}
+
+    async def fire(urls: list[str]) -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {tenant.key}"}
+        limits = httpx.Limits(max_connections=clients)
+        async with httpx.AsyncClient(headers=headers, timeout=120, limits=limits) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(f"{urls[i % 2]}/v1/routing/outbound", json=body)
+                    for i in range(requests)
+                )
+            )
+
+    with (
+        live_server(tenant.backend.url, tmp_path / "a.log") as first,
+        live_server(tenant.backend.url, tmp_path / "b.log") as second,
+    ):
+        return asyncio.run(fire([first, second]))
+
+
 @pytest.mark.postgres_only
 def test_caps_hold_exactly_under_fifty_selections_on_two_servers(
     tenant: Tenant, tmp_path: Path
@@ -102,22 +126,7 @@ def test_caps_hold_exactly_under_fifty_selections_on_two_servers(
     agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
     tenant.patch("/v1/numbers/+12025550101", {"max_calls_per_hour": 13})
     tenant.patch("/v1/numbers/+12025550102", {"max_calls_per_day": 9})
-    body = {"agent_id": agent["id"], "to": "+14155550100"}
-
-    async def fire(urls: list[str]) -> list[httpx.Response]:
-        headers = {"Authorization": f"Bearer {tenant.key}"}
-        async with httpx.AsyncClient(
-            headers=headers, timeout=60, limits=httpx.Limits(max_connections=60)
-        ) as client:
-            return await asyncio.gather(
-                *(client.post(f"{urls[i % 2]}/v1/routing/outbound", json=body) for i in range(50))
-            )
-
-    with (
-        live_server(tenant.backend.url, tmp_path / "a.log") as first,
-        live_server(tenant.backend.url, tmp_path / "b.log") as second,
-    ):
-        responses = asyncio.run(fire([first, second]))
+    responses = _race_on_two_servers(tenant, tmp_path, agent, requests=50, clients=60)
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 22, [r.text for r in responses if r.status_code not in (200, 409)]
     assert statuses.count(409) == 28
@@ -205,22 +214,7 @@ def test_sixty_four_clients_on_two_servers_use_exactly_the_sum_of_the_caps(
     agent = _caller(tenant, "rotate", numbers)
     for e164 in numbers:
         tenant.patch(f"/v1/numbers/{e164}", {"max_calls_per_hour": 5})
-    body = {"agent_id": agent["id"], "to": "+14155550100"}
-
-    async def fire(urls: list[str]) -> list[httpx.Response]:
-        headers = {"Authorization": f"Bearer {tenant.key}"}
-        async with httpx.AsyncClient(
-            headers=headers, timeout=120, limits=httpx.Limits(max_connections=64)
-        ) as client:
-            return await asyncio.gather(
-                *(client.post(f"{urls[i % 2]}/v1/routing/outbound", json=body) for i in range(80))
-            )
-
-    with (
-        live_server(tenant.backend.url, tmp_path / "a.log") as first,
-        live_server(tenant.backend.url, tmp_path / "b.log") as second,
-    ):
-        responses = asyncio.run(fire([first, second]))
+    responses = _race_on_two_servers(tenant, tmp_path, agent, requests=80, clients=64)
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 50, [r.text for r in responses if r.status_code not in (200, 409)]
     assert statuses.count(409) == 30
