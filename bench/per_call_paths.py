@@ -65,7 +65,7 @@ from common import (
     source_state,
     temp_dir,
 )
-from import_and_list import ROOT, serve
+from import_and_list import ROOT, serve, wait_until_healthy
 
 SCHEMA = "callplane_bench_per_call"
 STREAM_URL = "wss://media.bench.example/stream"
@@ -144,15 +144,12 @@ def ceiling(tmp: Path, body: dict[str, Any]) -> Iterator[str]:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(tmp), "ceiling_app:app"]
     cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+    log_path = tmp / "ceiling.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_healthy(proc, base, log_path)
         yield base
     finally:
         proc.terminate()

@@ -22,9 +22,7 @@ import jsonschema
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGES = Path(
-    os.environ.get("CALLPLANE_SEEDS_DIR", Path(__file__).parents[3] / "shared" / "seeds")
-)
+PAGES = Path(os.environ.get("CALLPLANE_SEEDS_DIR", Path(__file__).parents[3] / "shared" / "seeds"))
 SYNTHFLOW_DETACH, SYNTHFLOW_DELETE, SYNTHFLOW_ATTACH = "000", "001", "002"
 TRUEDY_UNASSIGN, CALLINGBOX_DETACH = "003", "004"
 _FIXTURE = {

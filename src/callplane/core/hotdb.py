@@ -78,9 +78,6 @@ class HotConnection:
     def timestamp(self, value: dt.datetime) -> dt.datetime | str:
         return value if self.postgres else value.astimezone(dt.UTC).strftime(_SQLITE_TIMESTAMP)
 
-    def bool(self, value: bool) -> bool | int:
-        return value if self.postgres else int(value)
-
 
 def uuid_of(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from callplane.core.context import Actor
 from callplane.core.crypto import open_stored
-from callplane.core.db import utcnow
 from callplane.core.errors import Unauthenticated
 from callplane.core.hotdb import HotPool, Row, json_of, timestamp_of, uuid_of
 from callplane.core.secrets import hash_api_key
 from callplane.routing.service import AgentFacts, AgentRoute, InboundRoute
+from callplane.workspaces.service import check_key_usable
 
 _ROUTE_COLUMNS = """
     n.id, n.e164, n.status, n.allowed_inbound_countries, n.fallback_action,
@@ -166,9 +166,5 @@ def _authenticated(row: Row | None, request_id: str) -> tuple[Actor, Row]:
     """The actor of a row that starts with the key's columns, by the rules of ``authenticate``."""
     if row is None:
         raise Unauthenticated("invalid_api_key", "the API key is not valid")
-    if row[2] is not None:
-        raise Unauthenticated("revoked_api_key", "the API key has been revoked")
-    expires_at = timestamp_of(row[3])
-    if expires_at is not None and expires_at <= utcnow():
-        raise Unauthenticated("expired_api_key", "the API key has expired")
+    check_key_usable(timestamp_of(row[2]), timestamp_of(row[3]))
     return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id, row[4]), row

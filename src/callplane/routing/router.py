@@ -169,7 +169,7 @@ async def select_outbound(request: Request) -> Response:
     selection = await selector.select(
         OutboundAgent(actor.workspace_id, agent.id, agent.outbound_strategy),
         destination.e164,
-        service.caller_country(destination.e164),
+        destination.country_code,
         dry_run=body.dry_run,
     )
     data = SelectionOut(
