@@ -12,6 +12,7 @@ to the driver in use, so the rows read and written here are the rows the ORM rea
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import queue
@@ -94,9 +95,11 @@ def timestamp_of(value: Any) -> dt.datetime | None:
 
 
 class HotPool:
-    """At most ``size`` raw connections, each used by one worker thread at a time."""
+    """At most ``size`` raw connections, each used by one worker thread at a time; and, for
+    single reads, connections the event loop uses itself (``one``)."""
 
     def __init__(self, engine: Engine, size: int) -> None:
+        self.size = size
         url = engine.url
         self.postgres = url.get_backend_name() == "postgresql"
         if self.postgres:
@@ -107,6 +110,25 @@ class HotPool:
             self.errors = (sqlite3.OperationalError,)
         self._idle: queue.SimpleQueue[HotConnection] = queue.SimpleQueue()
         self._limiter = CapacityLimiter(size)
+        self._reads: _LoopReads | None = None
+
+    def uuid(self, value: uuid.UUID) -> uuid.UUID | str:
+        return value if self.postgres else value.hex
+
+    async def one(self, sql: str, params: dict[str, Any]) -> Row | None:
+        """One read on the event loop itself, without a worker thread.
+
+        A read is one indexed statement: handing it to a thread cost more than the statement
+        (docs/benchmarks.md, per-call paths). SQLite answers in microseconds in this process
+        and a WAL reader takes no lock, so it runs inline; PostgreSQL is awaited on an
+        asynchronous connection.
+        """
+        loop = asyncio.get_running_loop()
+        if self._reads is None or self._reads.loop is not loop:
+            if self._reads is not None:
+                self._reads.abandon()
+            self._reads = _LoopReads(loop, self)
+        return await self._reads.one(sql, params)
 
     def statement(self, sql: str, *, postgres_only: str = "") -> str:
         """``:name`` parameters in the driver's style; ``postgres_only`` appended there only."""
@@ -162,8 +184,62 @@ class HotPool:
         return raw
 
     def close(self) -> None:
+        if self._reads is not None:
+            self._reads.abandon()
+            self._reads = None
         while True:
             try:
                 self._idle.get_nowait().raw.close()
             except queue.Empty:
                 return
+
+
+class _LoopReads:
+    """The read connections of one event loop (a test client may start several loops)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, pool: HotPool) -> None:
+        self.loop = loop
+        self.pool = pool
+        self._sqlite: sqlite3.Connection | None = None
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots = asyncio.Semaphore(pool.size)
+
+    async def one(self, sql: str, params: dict[str, Any]) -> Row | None:
+        if not self.pool.postgres:
+            if self._sqlite is None:
+                self._sqlite = self.pool._connect()
+                # Blocking the loop is acceptable for microseconds, never for a lock wait.
+                self._sqlite.execute("PRAGMA busy_timeout=250")
+            row: Row | None = self._sqlite.execute(sql, params).fetchone()
+            return row
+        async with self._slots:
+            for attempt in (1, 2):
+                connection = self._idle.pop() if self._idle else await self._connect()
+                try:
+                    cursor = await connection.execute(sql, params)
+                    row = await cursor.fetchone()
+                except psycopg.OperationalError:
+                    broken = connection.closed
+                    await connection.close()
+                    if attempt == 2 or not broken:
+                        raise
+                    continue  # a connection the server dropped (a restart): once, on a new one
+                except BaseException:
+                    await connection.close()
+                    raise
+                self._idle.append(connection)
+                return row
+        raise AssertionError("unreachable")
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(
+            self.pool._conninfo, autocommit=True, prepare_threshold=0, connect_timeout=5
+        )
+
+    def abandon(self) -> None:
+        """Close what this loop held; its loop may be gone, so without awaiting."""
+        if self._sqlite is not None:
+            self._sqlite.close()
+        for connection in self._idle:
+            connection.pgconn.finish()
+        self._idle.clear()

@@ -82,9 +82,7 @@ class RouteLookups:
     ) -> tuple[Actor, InboundRoute | None]:
         """The key's actor and the route of ``e164`` in its workspace, in one round trip."""
         key_hash = hash_api_key(token, self.secret)
-        row = await self.pool.run(
-            lambda db: db.one(self._resolve_sql, {"key_hash": key_hash, "e164": e164})
-        )
+        row = await self.pool.one(self._resolve_sql, {"key_hash": key_hash, "e164": e164})
         actor, row = _authenticated(row, request_id)
         return actor, self._route(actor.workspace_id, row[KEY_COLUMNS:])
 
@@ -93,12 +91,8 @@ class RouteLookups:
     ) -> tuple[Actor, AgentFacts | None]:
         """The key's actor and one agent of its workspace, in one round trip."""
         key_hash = hash_api_key(token, self.secret)
-        row = await self.pool.run(
-            lambda db: db.one(
-                self._agent_sql,
-                {"key_hash": key_hash, "agent_id": db.uuid(agent_id) if agent_id else None},
-            )
-        )
+        agent_key = self.pool.uuid(agent_id) if agent_id else None
+        row = await self.pool.one(self._agent_sql, {"key_hash": key_hash, "agent_id": agent_key})
         actor, row = _authenticated(row, request_id)
         agent = row[KEY_COLUMNS:]
         if agent[0] is None:
@@ -116,10 +110,8 @@ class RouteLookups:
         self, workspace_id: uuid.UUID, e164: str | None
     ) -> tuple[TelephonySettings, InboundRoute | None] | None:
         """The workspace's Twilio settings and the dialed number's route; None: no workspace."""
-        row = await self.pool.run(
-            lambda db: db.one(
-                self._twilio_sql, {"workspace_id": db.uuid(workspace_id), "e164": e164}
-            )
+        row = await self.pool.one(
+            self._twilio_sql, {"workspace_id": self.pool.uuid(workspace_id), "e164": e164}
         )
         if row is None:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -39,6 +40,7 @@ from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.service import require_token
 
 router = APIRouter(tags=["routing"])
+_CANONICAL_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 log = logging.getLogger("callplane.routing")
 
 
@@ -113,22 +115,23 @@ async def resolve_inbound(request: Request) -> Response:
     request_id: str = request.state.request_id
     query = request.query_params
     to = query.get("to")
-    problem: InvalidInput | None = None
-    e164 = None
-    try:
+    # Every number in the inventory is stored canonical, so a canonical ``to`` is looked up as
+    # given; phonenumbers is asked only when that finds nothing (a 422, a 404, or another
+    # spelling of a stored number), and a bad key is still told before a bad number.
+    given = to if to is not None and _CANONICAL_E164.fullmatch(to) else None
+    lookups = _lookups(request)
+    with request.app.state.auth_guard.watch(client_address(request)):
+        token = require_token(bearer_token(request))
+        actor, route = await lookups.resolve(token, given, request_id)
+    await request.app.state.rate_limiter.check(actor.key_id)
+    if route is None:
         if to is None:
             raise InvalidInput("invalid_request", "to: Field required", {"field": "to"})
         e164 = parse_e164(to, "to").e164
-    except InvalidInput as exc:
-        problem = exc  # answered after authentication: a bad key is told first
-    with request.app.state.auth_guard.watch(client_address(request)):
-        token = require_token(bearer_token(request))
-        actor, route = await _lookups(request).resolve(token, e164, request_id)
-    await request.app.state.rate_limiter.check(actor.key_id)
-    if problem is not None:
-        raise problem
-    if route is None:
-        raise not_found("number", str(to))
+        if e164 != given:
+            actor, route = await lookups.resolve(token, e164, request_id)
+        if route is None:
+            raise not_found("number", to)
     data = _resolution_json(route, service.caller_country(query.get("from")))
     body = f'{{"data":{data},"meta":{{"request_id":"{request_id}","ts":"{timestamp()}"}}}}'
     return Response(body, media_type="application/json", background=_key_used(request, actor))
