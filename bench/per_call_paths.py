@@ -9,6 +9,9 @@ alternating between the bare endpoint and the measured one. Sections:
   dict (the ceiling of this stack).
 - **selection**: ``POST /v1/routing/outbound`` for one agent with 10 numbers and no caps, each
   strategy at concurrency 1, 8 and 32; and with 50,000 selections already in the last day.
+- **twilio**: ``POST /v1/telephony/twilio/{workspace}/voice`` signed as Twilio signs it, each
+  request a new call leg (``CallSid``: the replay check writes one row per call), for numbers
+  drawn at random from 1,000.
 - **consistency**: server A flips a number between two agents N times; server B resolves it
   right after every 2xx. Any answer naming the previous agent is stale.
 
@@ -38,6 +41,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import psycopg
@@ -98,6 +102,28 @@ request = function()
   return wrk.format(nil, "/v1/routing/outbound", nil, body)
 end
 """
+# Each wrk thread walks its own half of the pre-signed requests, so no CallSid repeats within
+# the (shortened) replay window.
+TWILIO_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+local calls = {{ {calls} }}
+local half = math.floor(#calls / 2)
+local threads = 0
+function setup(thread)
+  thread:set("first", threads * half)
+  threads = threads + 1
+end
+local n = 0
+request = function()
+  n = n + 1
+  local call = calls[first + (n % half) + 1]
+  wrk.headers["X-Twilio-Signature"] = call[2]
+  return wrk.format(nil, "{path}", nil, call[1])
+end
+"""
+TWILIO_CALLS = 8_000
+TWILIO_BASE_URL = "https://voice.bench.example"
 CEILING_APP = '''
 """The ceiling of this stack: a Starlette route returning a resolution's JSON from a dict."""
 import json
@@ -272,6 +298,66 @@ def resolution(backend: str, size: int, pool: list[str], args: argparse.Namespac
 def resolve_lua(key: str, probe: list[str], path: str) -> str:
     body = ", ".join(lua_string(e[1:]) for e in probe)
     return RESOLVE_LUA.format(key=key, numbers=body, path=path)
+
+
+def twilio(backend: str, pool: list[str], args: argparse.Namespace) -> Row:
+    """Twilio's voice webhook against ``/healthz``: signature check, replay record, TwiML."""
+    from twilio.request_validator import RequestValidator
+
+    secret, key = secrets.token_hex(16), "sk_live_" + secrets.token_hex(16)
+    auth_token = secrets.token_hex(16)
+    loaded = pool[:1000]
+    rng = random.Random(7)
+    with temp_dir() as tmp:
+        url, _ = prepare(backend, tmp, SCHEMA)
+        try:
+            migrate(url)
+            workspace_id, agent_id = workspace(
+                url, secret, key, [{"name": "Front desk", "type": "inbound"}]
+            )
+            load_numbers(url, workspace_id, [NumberRow(e, agent_id) for e in loaded])
+            path = f"/v1/telephony/twilio/{workspace_id}/voice"
+            signer = RequestValidator(auth_token)
+            calls = []
+            for _ in range(TWILIO_CALLS):
+                params = {
+                    "AccountSid": "AC" + "0" * 32,
+                    "CallSid": "CA" + secrets.token_hex(16),
+                    "From": "+442071838750",
+                    "To": rng.choice(loaded),
+                }
+                body = urlencode(params)
+                signature = signer.compute_signature(TWILIO_BASE_URL + path, params)
+                calls.append(f"{{{lua_string(body)}, {lua_string(signature)}}}")
+            script = tmp / "twilio.lua"
+            script.write_text(TWILIO_LUA.format(calls=", ".join(calls), path=path))
+            env = env_for(url, secret) | {
+                "CALLPLANE_PUBLIC_BASE_URL": TWILIO_BASE_URL,
+                # A CallSid comes round again after TWILIO_CALLS / 2 requests: > 0.36 s here.
+                "CALLPLANE_TWILIO_REPLAY_WINDOW_HOURS": "0.0001",
+            }
+            with serve(env, ["--no-migrate"], tmp / "twilio.log") as srv:
+                answer = httpx.patch(
+                    f"{srv.base}/v1/workspace",
+                    json={"twilio_auth_token": auth_token},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                answer.raise_for_status()
+                found = measure(
+                    [("bare", f"{srv.base}/healthz", None), ("twilio", srv.base, script)],
+                    args,
+                    args.connections,
+                )
+        finally:
+            if backend == "postgresql":
+                drop_schema(SCHEMA)
+    return {
+        "backend": backend,
+        "bare": found["bare"].rps,
+        "rps": found["twilio"].rps,
+        "p50": found["twilio"].p50_ms,
+        "p99": found["twilio"].p99_ms,
+    }
 
 
 def rss_mb(pid: int) -> float:
@@ -501,6 +587,19 @@ def selection_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def twilio_table(rows: list[Row]) -> str:
+    lines = [
+        "| Backend | `/healthz` rps | voice webhooks/s | ratio | p50 / p99 (ms) |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {LABELS[r['backend']]} | {r['bare']:,.0f} | {r['rps']:,.0f} "
+            f"| {r['rps'] / r['bare']:.2f} | {r['p50']:.1f} / {r['p99']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -509,7 +608,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="rounds per measurement")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--flips", type=int, default=1000)
-    parser.add_argument("--only", choices=("resolution", "selection", "consistency"))
+    parser.add_argument("--only", choices=("resolution", "selection", "twilio", "consistency"))
     parser.add_argument("--markdown-out", type=Path, help="write/update a section in this file")
     args = parser.parse_args()
     args.sizes = sorted(int(s) for s in args.sizes.replace("_", "").split(",") if s.strip())
@@ -521,6 +620,7 @@ def main() -> int:
     resolved: list[Row] = []
     selected: list[Row] = []
     consistent: list[Row] = []
+    webhooks: list[Row] = []
     for backend in backends:
         if args.only in (None, "resolution"):
             for size in args.sizes:
@@ -529,6 +629,9 @@ def main() -> int:
         if args.only in (None, "selection"):
             print(f"{backend}: selection…", file=sys.stderr)
             selected += selection(backend, pool, args)
+        if args.only in (None, "twilio"):
+            print(f"{backend}: twilio voice webhook…", file=sys.stderr)
+            webhooks.append(twilio(backend, pool, args))
         if args.only in (None, "consistency"):
             print(f"{backend}: consistency…", file=sys.stderr)
             consistent.append(consistency(backend, args))
@@ -538,6 +641,11 @@ def main() -> int:
     if selected:
         parts.append("### Caller-ID selection (one agent, 10 numbers, no caps)\n\n")
         parts[-1] += selection_table(selected)
+    if webhooks:
+        parts.append(
+            "### Twilio voice webhook (signed, a new call leg each, 1,000 numbers)\n\n"
+            + twilio_table(webhooks)
+        )
     if consistent:
         parts.append(
             "### Read-your-writes across servers\n\n"

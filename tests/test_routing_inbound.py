@@ -5,8 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
+from tests.conftest import POSTGRES_URL
 from tests.helpers import Tenant, error_code
 
 LINE = "+16286666348"
@@ -102,6 +106,41 @@ def test_forward_needs_a_destination_and_resolution_input_is_checked(tenant: Ten
     assert tenant.get("/v1/routing/inbound", params={"to": "+1231242151"}).status_code == 422
     assert tenant.get("/v1/routing/inbound").status_code == 422
     assert tenant.client.get("/v1/routing/inbound", params={"to": LINE}).status_code == 401
+
+
+def test_another_spelling_of_a_stored_number_resolves_it(tenant: Tenant) -> None:
+    """Canonical numbers are looked up as given; a spelling phonenumbers rewrites (the UK
+    trunk 0 after +44) is parsed, then looked up in its canonical form."""
+    tenant.patch("/v1/workspace", {"default_stream_url": STREAM})
+    agent = tenant.agent("inbound", name="London desk")
+    number = tenant.number("+442071838750")
+    tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": number["id"], "agent_id": agent["id"], "assignment_type": "inbound"},
+    )
+    for spelling in ("+442071838750", "+4402071838750"):
+        resolved = _resolve(tenant, spelling)
+        assert resolved["action"] == "connect"
+        assert resolved["number"]["e164"] == "+442071838750"  # type: ignore[index]
+    missing = tenant.get("/v1/routing/inbound", params={"to": "+4402071838751"})
+    assert (missing.status_code, error_code(missing)) == (404, "number_not_found")
+
+
+@pytest.mark.postgres_only
+def test_resolution_survives_its_connection_being_dropped(tenant: Tenant) -> None:
+    """A read connection the server closed (a restart, a failover) is replaced, once."""
+    _inbound_setup(tenant)
+    app = tenant.client.app
+    with TestClient(app) as client:  # one event loop: the read connection is kept between calls
+        for _ in range(3):
+            answer = client.get("/v1/routing/inbound", params={"to": LINE}, headers=tenant.auth)
+            assert answer.status_code == 200, answer.text
+            reads = app.state.lookups.pool._reads  # type: ignore[attr-defined]
+            pids = [connection.info.backend_pid for connection in reads._idle]
+            assert pids
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+                for pid in pids:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
 def test_other_workspace_cannot_resolve_my_number(tenant: Tenant, other_tenant: Tenant) -> None:
