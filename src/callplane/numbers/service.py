@@ -348,6 +348,11 @@ def _row(actor: Actor, p: ParsedNumber, data: NumberInput, now: Any) -> dict[str
         "sip_settings": data.sip_settings,
         "verified_by": None,
         "verified_at": None,
+        # New to the workspace: its daily cap ramps up (callplane.reputation.health).
+        "health_state": "warming",
+        "health_reason": "new_number",
+        "health_changed_at": now,
+        "warming_since": now,
         "created_at": now,
         "updated_at": now,
     }
