@@ -34,7 +34,7 @@ class Policy:
     short_call_seconds: int = 6  # an answered call shorter than this counts as not answered
     cooldown_hours: float = 48.0  # a benched number rests this long, then returns on probation
     warming_daily_caps: tuple[int, ...] = (20, 40, 80, 160)  # day 1, 2, … of a new number
-    sticky_window_hours: float = 24.0  # a destination keeps its number this long; 0: never
+    sticky_window_hours: float = 0.0  # a destination keeps its number this long; 0: off
 
 
 DEFAULT_POLICY = Policy()

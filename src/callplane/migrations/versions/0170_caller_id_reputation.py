@@ -33,7 +33,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("health_reason", sa.String(length=64)))
         batch.add_column(sa.Column("health_changed_at", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("benched_until", sa.DateTime(timezone=True)))
-        batch.add_column(sa.Column("health_answer_rate", sa.Float()))
+        batch.add_column(sa.Column("health_answer_rate", sa.Double()))
         batch.add_column(sa.Column("judged_from", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("warming_since", sa.DateTime(timezone=True)))
         batch.create_check_constraint(op.f("ck_phone_numbers_health_state"), HEALTH_STATES)
@@ -64,17 +64,17 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
         sa.Column("min_sample", sa.Integer(), nullable=False),
         sa.Column("window_outcomes", sa.Integer(), nullable=False),
-        sa.Column("watch_below", sa.Float(), nullable=False),
-        sa.Column("bench_below", sa.Float(), nullable=False),
-        sa.Column("recover_margin", sa.Float(), nullable=False),
+        sa.Column("watch_below", sa.Double(), nullable=False),
+        sa.Column("bench_below", sa.Double(), nullable=False),
+        sa.Column("recover_margin", sa.Double(), nullable=False),
         sa.Column("short_call_seconds", sa.Integer(), nullable=False),
-        sa.Column("cooldown_hours", sa.Float(), nullable=False),
+        sa.Column("cooldown_hours", sa.Double(), nullable=False),
         sa.Column(
             "warming_daily_caps",
             sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
             nullable=False,
         ),
-        sa.Column("sticky_window_hours", sa.Float(), nullable=False),
+        sa.Column("sticky_window_hours", sa.Double(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
