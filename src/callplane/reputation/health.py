@@ -119,6 +119,18 @@ def warming_cap(
     return cap, since + (day + 1) * DAY
 
 
+def initial_health(policy: Policy, now: dt.datetime) -> dict[str, object]:
+    """A number new to the workspace warms up, unless the policy has no ramp."""
+    if not policy.warming_daily_caps:
+        return {"health_state": "healthy", "health_reason": None, "health_changed_at": now}
+    return {
+        "health_state": "warming",
+        "health_reason": "new_number",
+        "health_changed_at": now,
+        "warming_since": now,
+    }
+
+
 def is_warming(standing: Standing, policy: Policy, now: dt.datetime) -> bool:
     return (
         warming_cap(
