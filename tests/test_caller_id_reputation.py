@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx2 as httpx
+import pytest
 from sqlalchemy import select, text
 from twilio.request_validator import RequestValidator
 
@@ -13,6 +17,7 @@ from callplane.numbers.models import PhoneNumber
 from callplane.reputation.service import apply_due_changes
 from callplane.routing.models import CallerIdSelection
 from tests.helpers import Tenant, error_code
+from tests.live_server import live_server
 from tests.test_routing_outbound import _caller, _select
 
 TO = "+14155550100"
@@ -365,3 +370,61 @@ def test_twilio_reports_outcomes_through_the_status_callback(tenant: Tenant) -> 
     assert outcomes == ["answered", "rejected", "voicemail"]
     stray = callback.replace(chosen["selection_id"], "sel_nope")
     assert _status(tenant, stray, done) == 404
+
+
+@pytest.mark.postgres_only
+def test_no_number_is_taken_while_benched_or_over_its_warming_cap_on_two_servers(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    """64 clients select on two servers while every call's outcome streams back in; the bad
+    numbers are benched mid-race. Each selection records the state it found under the row lock:
+    none may have found its number benched, and no number may pass its ramped day cap."""
+    _policy(tenant, min_sample=2, window_outcomes=5, warming_daily_caps=[6])
+    numbers = [f"+120255501{i:02d}" for i in range(10)]
+    bad = set(numbers[:4])
+    agent = _caller(tenant, "rotate", numbers)
+    body = {"agent_id": agent["id"], "to": TO}
+
+    async def call(client: httpx.AsyncClient, urls: list[str], i: int) -> tuple[int, int | None]:
+        chosen = await client.post(f"{urls[i % 2]}/v1/routing/outbound", json=body)
+        if chosen.status_code != 200:
+            return chosen.status_code, None
+        data = chosen.json()["data"]
+        answered = data["number"]["e164"] not in bad
+        report = (
+            {"outcome": "answered", "duration_seconds": 30}
+            if answered
+            else {"outcome": "no_answer"}
+        )
+        outcome = await client.post(
+            f"{urls[(i + 1) % 2]}/v1/routing/outbound/{data['selection_id']}/outcome", json=report
+        )
+        return 200, outcome.status_code
+
+    async def race(urls: list[str]) -> list[tuple[int, int | None]]:
+        headers = {"Authorization": f"Bearer {tenant.key}"}
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(headers=headers, timeout=120, limits=limits) as client:
+            return await asyncio.gather(*(call(client, urls, i) for i in range(120)))
+
+    with (
+        live_server(tenant.backend.url, tmp_path / "a.log") as first,
+        live_server(tenant.backend.url, tmp_path / "b.log") as second,
+    ):
+        results = asyncio.run(race([first, second]))
+    assert {status for status, _ in results} <= {200, 409}
+    assert {outcome for status, outcome in results if status == 200} == {200}
+    with tenant.backend.database.engine.connect() as connection:
+        taken = connection.execute(
+            text(
+                "SELECT n.e164, s.health_state, s.outcome FROM caller_id_selections s "
+                "JOIN phone_numbers n ON n.id = s.number_id"
+            )
+        ).all()
+    assert len(taken) == sum(1 for status, _ in results if status == 200)
+    assert {state for _, state, _ in taken} <= {"warming"}  # never benched when taken
+    per_number = {e164: sum(1 for t in taken if t[0] == e164) for e164 in numbers}
+    assert max(per_number.values()) <= 6, per_number
+    assert all(per_number[e164] == 6 for e164 in numbers if e164 not in bad), per_number
+    assert {_health(tenant, e164)["state"] for e164 in bad} == {"benched"}
+    assert all(outcome is not None for _, _, outcome in taken)
