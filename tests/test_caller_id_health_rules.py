@@ -110,7 +110,7 @@ def test_warming_ramps_by_day_up_to_the_numbers_own_cap() -> None:
 
 def test_a_warming_number_stays_warming_but_can_be_benched() -> None:
     warming = _standing("warming", reason="new_number", warming_since=NOW)
-    policy = Policy(min_sample=10, warming_daily_caps=(20, 40))
+    policy = Policy(min_sample=10, watch_below=0.25, bench_below=0.12, warming_daily_caps=(20, 40))
     assert health.judge(warming, _rate(5, 10), policy, NOW).state == "warming"
     assert health.judge(warming, _rate(0, 10), policy, NOW).state == "benched"
     done = health.judge(warming, _rate(5, 10), policy, NOW + dt.timedelta(days=2))

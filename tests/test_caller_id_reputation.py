@@ -23,7 +23,13 @@ from tests.test_routing_outbound import _caller, _select
 TO = "+14155550100"
 TOKEN = "twilio-auth-token-for-tests-0002"
 # Small figures so that a handful of calls is a sample; no warming unless a test wants it.
-QUICK = {"min_sample": 4, "window_outcomes": 10, "warming_daily_caps": []}
+QUICK = {
+    "min_sample": 4,
+    "window_outcomes": 10,
+    "watch_below": 0.25,
+    "bench_below": 0.12,
+    "warming_daily_caps": [],
+}
 
 
 def _policy(tenant: Tenant, **changes: Any) -> dict[str, Any]:
@@ -295,10 +301,10 @@ def test_the_policy_is_per_workspace_checked_and_audited(
 ) -> None:
     defaults = tenant.get("/v1/workspace/caller-id-policy").json()["data"]
     assert defaults == {
-        "min_sample": 20,
-        "window_outcomes": 50,
-        "watch_below": 0.25,
-        "bench_below": 0.12,
+        "min_sample": 30,
+        "window_outcomes": 60,
+        "watch_below": 0.15,
+        "bench_below": 0.07,
         "recover_margin": 0.05,
         "short_call_seconds": 6,
         "cooldown_hours": 48.0,
@@ -307,10 +313,10 @@ def test_the_policy_is_per_workspace_checked_and_audited(
     }
     changed = tenant.patch("/v1/workspace/caller-id-policy", {"watch_below": 0.3})
     assert changed.json()["data"]["watch_below"] == 0.3
-    assert changed.json()["data"]["min_sample"] == 20
+    assert changed.json()["data"]["min_sample"] == 30
     for body, code in (
         ({"bench_below": 0.4}, "invalid_caller_id_policy"),
-        ({"min_sample": 60}, "invalid_caller_id_policy"),
+        ({"min_sample": 70}, "invalid_caller_id_policy"),
         ({"min_sample": None}, "invalid_request"),
         ({"watch_below": 2}, "invalid_request"),
         ({"sticky_window_hours": 72}, "invalid_request"),
@@ -323,7 +329,7 @@ def test_the_policy_is_per_workspace_checked_and_audited(
     assert other_tenant.get("/v1/workspace/caller-id-policy").json()["data"] == defaults
     events = tenant.events("workspace.caller_id_policy_updated")
     assert len(events) == 1
-    assert (events[0]["before"]["watch_below"], events[0]["after"]["watch_below"]) == (0.25, 0.3)
+    assert (events[0]["before"]["watch_below"], events[0]["after"]["watch_below"]) == (0.15, 0.3)
 
 
 def _status(tenant: Tenant, callback_url: str, params: dict[str, str], token: str = TOKEN) -> int:

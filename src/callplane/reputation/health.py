@@ -26,10 +26,10 @@ DAY = dt.timedelta(days=1)
 class Policy:
     """A workspace's thresholds; the defaults are the documented ones (docs/caller-id-health.md)."""
 
-    min_sample: int = 20  # outcomes before a number is judged at all
-    window_outcomes: int = 50  # the judgement looks at this many latest outcomes
-    watch_below: float = 0.25  # answer rate under which a number is watched
-    bench_below: float = 0.12  # answer rate under which it is benched
+    min_sample: int = 30  # outcomes before a number is judged at all
+    window_outcomes: int = 60  # the judgement looks at this many latest outcomes
+    watch_below: float = 0.15  # answer rate under which a number is watched
+    bench_below: float = 0.07  # answer rate under which it is benched
     recover_margin: float = 0.05  # a watched number is healthy again at watch_below + this
     short_call_seconds: int = 6  # an answered call shorter than this counts as not answered
     cooldown_hours: float = 48.0  # a benched number rests this long, then returns on probation

@@ -155,7 +155,7 @@ def report_outcome(
     figures = _figures(session, number, policy, now)
     verdict = health.judge(_standing(number), figures.recent, policy, now)
     _apply(session, actor, number, verdict, now)
-    return OutcomeReport(found, False, _health(session, number, now, policy))
+    return OutcomeReport(found, False, _health(session, number, now, policy, figures))
 
 
 def number_health(session: Session, actor: Actor, ref: str) -> Health:
@@ -337,7 +337,11 @@ def _span(session: Session, number_id: uuid.UUID, policy: Policy, since: dt.date
 
 
 def _health(
-    session: Session, number: PhoneNumber, now: dt.datetime, policy: Policy | None = None
+    session: Session,
+    number: PhoneNumber,
+    now: dt.datetime,
+    policy: Policy | None = None,
+    figures: Figures | None = None,
 ) -> Health:
     policy = policy or policy_of(session, number.workspace_id)
     warming = health.warming_cap(
@@ -352,7 +356,7 @@ def _health(
     ).one()
     return Health(
         number=number,
-        figures=_figures(session, number, policy, now),
+        figures=figures or _figures(session, number, policy, now),
         warming_cap=warming[0] if warming else None,
         policy=policy,
         calls_last_hour=int(hour),
