@@ -27,6 +27,7 @@ import random
 import secrets
 import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ def _ok(response: httpx.Response, expect: int = 200) -> Any:
     return response.json()["data"] if response.content else None
 
 
-def setup(client: httpx.Client, url: str, key: str, mode: str, first: int) -> tuple[str, list[str]]:
+def setup(client: httpx.Client, url: str, mode: str, first: int) -> tuple[str, list[str]]:
     """The mode's workspace through the API: its policy, agent and 20 verified numbers."""
     at = _at(SIM_START)
     _ok(client.patch("/v1/workspace/caller-id-policy", json=POLICIES[mode], headers=at))
@@ -143,7 +144,9 @@ def setup(client: httpx.Client, url: str, key: str, mode: str, first: int) -> tu
         cap = {"max_calls_per_day": OWN_DAILY_CAP}
         _ok(client.patch(f"/v1/numbers/{e164}", json=cap, headers=at))
     _verify(url, client, numbers)
-    _ok(client.put(f"/v1/agents/{agent['id']}/numbers", json={"phone_numbers": numbers}, headers=at))
+    _ok(
+        client.put(f"/v1/agents/{agent['id']}/numbers", json={"phone_numbers": numbers}, headers=at)
+    )
     return agent["id"], numbers
 
 
@@ -228,13 +231,24 @@ def states(client: httpx.Client, agent: str, moment: dt.datetime) -> dict[str, i
     return dict(counts)
 
 
+def run(
+    base: str, url: str, key: str, mode: str, first: int, args: argparse.Namespace
+) -> tuple[str, Tally, Carrier, dict[str, int]]:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        agent, numbers = setup(client, url, mode, first)
+        tally, carrier = simulate(client, agent, numbers, args.days, args.calls_per_day)
+        end = SIM_START + dt.timedelta(days=args.days)
+        print(f"{mode}: {tally}", file=sys.stderr)
+        return mode, tally, carrier, states(client, agent, end)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--calls-per-day", type=int, default=1100)
     parser.add_argument("--markdown-out", type=Path)
     args = parser.parse_args()
-    rows = []
     with temp_dir() as tmp:
         url = f"sqlite:///{tmp / 'sim.db'}"
         migrate(url)
@@ -247,18 +261,16 @@ def main() -> None:
             "CALLPLANE_SIMULATED_CLOCK": "true",
         }
         with serve(env, ["--no-migrate"], tmp / "server.log") as running:
-            for n, mode in enumerate(POLICIES):
-                key = "cp_" + secrets.token_urlsafe(24)
+            keys = {mode: "cp_" + secrets.token_urlsafe(24) for mode in POLICIES}
+            for key in keys.values():
                 setup_workspace(url, secret, key, "wss://media.example.com/stream", [])
-                headers = {"Authorization": f"Bearer {key}"}
-                with httpx.Client(base_url=running.base, headers=headers, timeout=60) as client:
-                    agent, numbers = setup(client, url, key, mode, first=n * 100)
-                    tally, carrier = simulate(
-                        client, agent, numbers, args.days, args.calls_per_day
-                    )
-                    end = SIM_START + dt.timedelta(days=args.days)
-                    rows.append((mode, tally, carrier, states(client, agent, end)))
-                print(f"{mode}: {tally}", file=sys.stderr)
+            # The two modes run side by side, each in its own workspace and thread.
+            with ThreadPoolExecutor(max_workers=len(POLICIES)) as pool:
+                runs = [
+                    pool.submit(run, running.base, url, keys[mode], mode, n * 100, args)
+                    for n, mode in enumerate(POLICIES)
+                ]
+                rows = [r.result() for r in runs]
     table = render(rows, args)
     print(table)
     if args.markdown_out:
@@ -294,7 +306,7 @@ def render(rows: list[tuple[str, Tally, Carrier, dict[str, int]]], args: argpars
         f"days of {args.calls_per_day:,} calls asked for, {CONTACTS:,} contacts of whom "
         f"{SCREENERS:.0%} answer only a number that called them before. The carrier labels a "
         f"number that passes its tolerance in a day ({TOLERANCE_YOUNG} calls on its first day, "
-        f"doubling daily up to {TOLERANCE_MATURE}, times {TOLERANCE_SPREAD[0]}–"
+        f"doubling daily up to {TOLERANCE_MATURE}, times {TOLERANCE_SPREAD[0]}-"
         f"{TOLERANCE_SPREAD[1]} per number); a labelled number is answered "
         f"{ANSWER_LABELLED:.0%} of the time instead of {ANSWER_CLEAN:.0%}, {SHORT_LABELLED:.0%} "
         f"of its answers are hang-ups within seconds, and the label lifts after "
@@ -302,7 +314,7 @@ def render(rows: list[tuple[str, Tally, Carrier, dict[str, int]]], args: argpars
         "selection and a real outcome report on one server (SQLite, simulated clock). "
         f"Seed {SEED}; the model's parameters are at the top of the script.\n\n"
         f"{header}{chr(10).join(lines)}\n\n"
-        f"Health-aware selection answered {gain:.2f}× the calls of plain rotation.\n"
+        f"Health-aware selection answered {gain:.2f} times the calls of plain rotation.\n"
         f"{END}"
     )
 
