@@ -29,6 +29,7 @@ class AgentFields(TypedDict, total=False):
     outbound_strategy: Literal["primary", "local_presence", "rotate"]
     allowed_outbound_countries: list[str]
     stream_url: str
+    when_all_benched: Literal["refuse", "least_bad"]
 
 
 class AgentChanges(TypedDict, total=False):
@@ -47,6 +48,7 @@ class AgentChanges(TypedDict, total=False):
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
     primary_number_id: str | None
+    when_all_benched: Literal["refuse", "least_bad"]
 
 
 class NewNumber(TypedDict, total=False):

@@ -83,6 +83,7 @@ class Agent(Model):
     outbound_strategy: str
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
+    when_all_benched: str
 
 
 class AttachResult(Model):

@@ -145,7 +145,8 @@ def report_outcome(
                     "duration_seconds": found.duration_seconds,
                 },
             )
-        number = _locked_number(session, found.number_id)
+        number = session.get(PhoneNumber, found.number_id)
+        assert number is not None  # the selection's foreign key cascades
         return OutcomeReport(found, True, _health(session, number, utcnow()))
     now = utcnow()
     number = _locked_number(session, found.number_id)

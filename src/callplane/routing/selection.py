@@ -50,7 +50,7 @@ from callplane.core.hotdb import (
 )
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.service import NumberView
-from callplane.reputation.health import DEFAULT_POLICY, warming_cap
+from callplane.reputation.health import warming_cap
 from callplane.routing.service import AgentFacts
 
 log = logging.getLogger("callplane.routing")
@@ -209,9 +209,9 @@ class OutboundAgent:
     workspace_id: uuid.UUID
     id: uuid.UUID
     strategy: str
-    when_all_benched: str = "refuse"
-    warming_daily_caps: tuple[int, ...] = DEFAULT_POLICY.warming_daily_caps
-    sticky_window: dt.timedelta = dt.timedelta(hours=DEFAULT_POLICY.sticky_window_hours)
+    when_all_benched: str  # refuse | least_bad
+    warming_daily_caps: tuple[int, ...]  # the workspace's caller-ID policy
+    sticky_window: dt.timedelta
 
 
 def outbound_agent(workspace_id: uuid.UUID, facts: AgentFacts) -> OutboundAgent:
