@@ -10,13 +10,17 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx2 as httpx
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import select, text
 from twilio.request_validator import RequestValidator
 
+from callplane.app import create_app
 from callplane.numbers.models import PhoneNumber
 from callplane.reputation.service import apply_due_changes
 from callplane.routing.models import CallerIdSelection
-from tests.helpers import Tenant, error_code
+from callplane.settings import Settings
+from tests.helpers import Tenant, error_code, settings_for
 from tests.live_server import live_server
 from tests.test_routing_outbound import _caller, _select
 
@@ -435,3 +439,22 @@ def test_no_number_is_taken_while_benched_or_over_its_warming_cap_on_two_servers
     assert all(per_number[e164] == 20 for e164 in numbers if e164 not in bad), per_number
     assert all(per_number[e164] < 20 for e164 in bad), per_number
     assert {_health(tenant, e164)["state"] for e164 in bad} == {"benched"}
+
+
+def test_the_simulated_clock_is_a_test_hook_only(tenant: Tenant) -> None:
+    with pytest.raises(ValidationError, match="CALLPLANE_SIMULATED_CLOCK"):
+        Settings(
+            env="production", public_base_url="https://voice.example.com", simulated_clock=True
+        )
+    then = {"X-Callplane-Simulated-Time": "2020-01-01T09:00:00+00:00"}
+    ignored = tenant.client.post(
+        "/v1/numbers", json={"e164": "+12025550101"}, headers={**tenant.auth, **then}
+    )
+    assert ignored.json()["data"]["created_at"] > "2026"  # off by default: the header is ignored
+    settings = settings_for(tenant.backend).model_copy(update={"simulated_clock": True})
+    app = create_app(settings, tenant.backend.database)
+    with TestClient(app) as client:
+        moved = client.post(
+            "/v1/numbers", json={"e164": "+12025550102"}, headers={**tenant.auth, **then}
+        )
+    assert moved.json()["data"]["created_at"].startswith("2020-01-01T09:00:00")
