@@ -7,8 +7,8 @@ holding the same 20 numbers' worth of caller IDs. A dialer works through a conta
 real ``POST /v1/routing/outbound/{selection_id}/outcome``. Only the carrier and the people
 answering are simulated, by the model below; it is the same, with the same seed, in both modes:
 
-- plain rotation: strategy ``rotate``, no warming, no stickiness, never benched (``min_sample``
-  above anything the run reaches);
+- plain rotation: strategy ``rotate``, no warming, no stickiness, never watched or benched
+  (both thresholds at 0);
 - health-aware: strategy ``rotate`` with the default thresholds, the default warming ramp, and
   a 48 h sticky window.
 
@@ -62,8 +62,8 @@ SCREENERS = 0.30  # contacts who pick up only a number that has called them befo
 RETRY_SHARE = 0.5  # a call goes to a contact already tried (and not reached) this often
 POLICIES = {
     "plain rotation": {
-        "min_sample": 500,
-        "window_outcomes": 500,
+        "watch_below": 0,
+        "bench_below": 0,
         "warming_daily_caps": [],
         "sticky_window_hours": 0,
     },
