@@ -458,3 +458,24 @@ def test_the_simulated_clock_is_a_test_hook_only(tenant: Tenant) -> None:
             "/v1/numbers", json={"e164": "+12025550102"}, headers={**tenant.auth, **then}
         )
     assert moved.json()["data"]["created_at"].startswith("2020-01-01T09:00:00")
+
+
+def test_bought_numbers_warm_up_and_imported_ones_follow_the_policy(tenant: Tenant) -> None:
+    found = tenant.get("/v1/numbers/available", params={"area_code": "415"}).json()["data"]
+    bought = tenant.post(
+        "/v1/numbers/purchase", {"phone_numbers": [found[0]["e164"]], "provider": "sandbox"}
+    )
+    assert bought.status_code == 201, bought.text
+    fresh = _health(tenant, found[0]["e164"])
+    assert (fresh["state"], fresh["reason"], fresh["caps"]["warming_cap"]) == (
+        "warming",
+        "new_number",
+        20,
+    )
+    _policy(tenant, warming_daily_caps=[20, 40])
+    assert _health(tenant, found[0]["e164"])["state"] == "warming"
+    _policy(tenant)  # no ramp: the warming number is warm now, and new ones start healthy
+    warm = _health(tenant, found[0]["e164"])
+    assert (warm["state"], warm["reason"]) == ("healthy", "warming_complete")
+    tenant.number("+12025550101")
+    assert _health(tenant, "+12025550101")["state"] == "healthy"

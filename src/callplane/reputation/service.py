@@ -110,7 +110,30 @@ def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> Po
             after=_policy_body(after),
         )
     session.flush()
+    if after.warming_daily_caps != before.warming_daily_caps:
+        _rejudge_warming(session, actor, after)
     return after
+
+
+def _rejudge_warming(session: Session, actor: Actor, policy: Policy) -> None:
+    """A new ramp applies to the numbers warming now: those it leaves warm are healthy now."""
+    now = utcnow()
+    warming = session.scalars(
+        select(PhoneNumber)
+        .where(
+            PhoneNumber.workspace_id == actor.workspace_id, PhoneNumber.health_state == "warming"
+        )
+        .with_for_update()
+    ).all()
+    for number in warming:
+        figures = _figures(session, number, policy, now)
+        _apply(
+            session,
+            actor,
+            number,
+            health.judge(_standing(number), figures.recent, policy, now),
+            now,
+        )
 
 
 def report_outcome(
