@@ -75,3 +75,15 @@ class WorkspaceChanges(TypedDict, total=False):
     twilio_account_sid: str | None
     twilio_auth_token: str | None
     default_stream_url: str | None
+
+
+class CallerIdPolicyChanges(TypedDict, total=False):
+    min_sample: int
+    window_outcomes: int
+    watch_below: float
+    bench_below: float
+    recover_margin: float
+    short_call_seconds: int
+    cooldown_hours: float
+    warming_daily_caps: list[int]
+    sticky_window_hours: float

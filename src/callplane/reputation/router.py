@@ -50,12 +50,12 @@ def resume_number(number: str, actor: CurrentActor, session: DbSession) -> Envel
     return ok(HealthOut.of(service.resume(session, actor, number)), actor)
 
 
-@router.get("/v1/agents/{agent}/caller-ids")
+@router.get("/v1/agents/{agent_id}/caller-ids")
 def agent_caller_ids(
-    agent: str, actor: CurrentActor, session: DbSession
+    agent_id: str, actor: CurrentActor, session: DbSession
 ) -> Envelope[list[CallerIdOut]]:
     """The agent's outbound numbers with each one's state, figures and caps."""
-    pool = service.agent_caller_ids(session, actor, agent)
+    pool = service.agent_caller_ids(session, actor, agent_id)
     return ok(
         [
             CallerIdOut(
