@@ -292,11 +292,7 @@ class CallerIdSelector:
                         },
                     ) from None
                 await asyncio.sleep(random.uniform(0, min(0.02, 0.001 * 2**attempt)))
-        raise Conflict(
-            "no_caller_id_available",
-            "no number of this agent could be taken; retry",
-            {"agent_id": ids.render("agent", agent.id), "reason": "contended", "retry_after": 1},
-        )
+        raise _contended(agent)
 
     async def prune(
         self,
@@ -354,15 +350,7 @@ class CallerIdSelector:
                 continue  # rolled back whole; nothing of it stays
             if selection is not None:
                 return selection
-        raise Conflict(
-            "no_caller_id_available",
-            "no number of this agent could be taken; retry",
-            {
-                "agent_id": ids.render("agent", work.agent.id),
-                "reason": "contended",
-                "retry_after": 1,
-            },
-        )
+        raise _contended(work.agent)
 
     def _pass(
         self,
@@ -496,6 +484,14 @@ class CallerIdSelector:
 
 
 _TAKEN_NUMBER = 4  # the take's RETURNING: taken, calls_hour, calls_day, health_state, number…
+
+
+def _contended(agent: OutboundAgent) -> Conflict:
+    return Conflict(
+        "no_caller_id_available",
+        "no number of this agent could be taken; retry",
+        {"agent_id": ids.render("agent", agent.id), "reason": "contended", "retry_after": 1},
+    )
 
 
 def _at_cap(agent_ref: str, first_free: Any, now: dt.datetime, message: str) -> Conflict:
