@@ -31,6 +31,7 @@ from callplane.reputation import health
 from callplane.reputation.health import Policy, Standing, Tally, Verdict
 from callplane.reputation.models import CallerIdPolicy
 from callplane.routing.models import CallerIdSelection
+from callplane.workspaces.models import Workspace
 
 POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(Policy))
 HEALTH_EVENT = "number.health_changed"
@@ -72,7 +73,12 @@ def policy_of(session: Session, workspace_id: uuid.UUID) -> Policy:
 
 
 def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> Policy:
-    """Change some thresholds; the result must still make sense as a whole."""
+    """Change some thresholds; the result must still make sense as a whole.
+
+    The workspace's row is locked first: concurrent changes apply one after the other (none is
+    lost), and the first one creates the policy's row.
+    """
+    session.get(Workspace, actor.workspace_id, with_for_update=True)
     before = policy_of(session, actor.workspace_id)
     if "warming_daily_caps" in changes:
         changes = {**changes, "warming_daily_caps": tuple(changes["warming_daily_caps"])}
@@ -93,7 +99,7 @@ def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> Po
             "min_sample must not exceed window_outcomes: the window could never hold the sample",
             {"field": "min_sample", "min_sample": after.min_sample},
         )
-    row = session.get(CallerIdPolicy, actor.workspace_id, with_for_update=True)
+    row = session.get(CallerIdPolicy, actor.workspace_id)
     if row is None:
         row = CallerIdPolicy(workspace_id=actor.workspace_id)
         session.add(row)
