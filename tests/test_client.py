@@ -19,6 +19,14 @@ from callplane.client import APIError, AsyncClient, Client, Conflict, Number
 from callplane.events.schemas import EventOut
 from callplane.numbers.schemas import AttachOut, NumberOut, SummaryOut
 from callplane.providers.schemas import CandidateOut, ProviderImportOut, ReleaseOut
+from callplane.reputation.schemas import (
+    CallerIdOut,
+    CapsOut,
+    HealthOut,
+    OutcomeOut,
+    PolicyOut,
+    TallyOut,
+)
 from callplane.routing.router import SelectionOut
 from callplane.settings import Settings
 from callplane.workspaces.schemas import WorkspaceOut
@@ -169,10 +177,24 @@ ENDPOINTS: dict[tuple[str, str], Callable[[Client], object]] = {
     ("GET", "/v1/events"): lambda c: list(c.events.list()),
     ("GET", "/v1/routing/inbound"): lambda c: c.routing.resolve_inbound("+1"),
     ("POST", "/v1/routing/outbound"): lambda c: c.routing.select_caller_id("agt_x", "+1"),
+    ("POST", "/v1/routing/outbound/{selection_id}/outcome"): lambda c: c.routing.report_outcome(
+        "sel_x", "answered"
+    ),
+    ("GET", "/v1/numbers/{number}/health"): lambda c: c.numbers.health("+1"),
+    ("POST", "/v1/numbers/{number}/health/pause"): lambda c: c.numbers.pause("+1"),
+    ("POST", "/v1/numbers/{number}/health/resume"): lambda c: c.numbers.resume("+1"),
+    ("GET", "/v1/agents/{agent_id}/caller-ids"): lambda c: c.agents.caller_ids("agt_x"),
+    ("GET", "/v1/workspace/caller-id-policy"): lambda c: c.workspace.caller_id_policy(),
+    ("PATCH", "/v1/workspace/caller-id-policy"): lambda c: c.workspace.update_caller_id_policy(
+        sticky_window_hours=24
+    ),
     ("GET", "/v1/workspace"): lambda c: c.workspace.get(),
     ("PATCH", "/v1/workspace"): lambda c: c.workspace.update(name="W"),
 }
-NOT_FOR_CLIENTS = {("POST", "/v1/telephony/twilio/{workspace_id}/voice")}  # Twilio calls it
+NOT_FOR_CLIENTS = {  # Twilio calls them
+    ("POST", "/v1/telephony/twilio/{workspace_id}/voice"),
+    ("POST", "/v1/telephony/twilio/{workspace_id}/status"),
+}
 
 
 def native_api(database: Path) -> set[tuple[str, str]]:
@@ -230,6 +252,12 @@ def test_the_async_client_has_the_same_methods() -> None:
         (library.Release, ReleaseOut),
         (library.Workspace, WorkspaceOut),
         (library.CallerIdSelection, SelectionOut),
+        (library.NumberHealth, HealthOut),
+        (library.CallerId, CallerIdOut),
+        (library.CallOutcome, OutcomeOut),
+        (library.CallerIdPolicy, PolicyOut),
+        (library.OutcomeFigures, TallyOut),
+        (library.CallerIdCaps, CapsOut),
     ],
 )
 def test_results_have_every_field_of_the_server_schema(
@@ -243,3 +271,19 @@ def test_the_public_names_are_exactly_all() -> None:
     assert public == set(library.__all__)
     for name in library.__all__:
         assert getattr(library, name) is not None
+
+
+def test_caller_id_health_through_the_client(tenant: Tenant) -> None:
+    client = Client("http://testserver", tenant.key, transport=InProcessTransport(tenant.client))
+    policy = client.workspace.update_caller_id_policy(min_sample=2, warming_daily_caps=[])
+    assert client.workspace.caller_id_policy() == policy
+    agent = client.agents.create("Caller", "outbound", outbound_strategy="rotate")
+    tenant.verified_number("+12025550101")
+    client.agents.attach_numbers(agent.id, ["+12025550101"])
+    chosen = client.routing.select_caller_id(agent.id, "+14155550100")
+    reported = client.routing.report_outcome(chosen.selection_id, "no_answer")
+    assert (reported.replayed, reported.health.last_outcomes.attempts) == (False, 1)
+    assert client.numbers.pause("+12025550101").state == "paused"
+    assert client.numbers.resume("+12025550101").state == "healthy"
+    assert client.numbers.health("+12025550101").last_7d.attempts == 1
+    assert [n.e164 for n in client.agents.caller_ids(agent.id)] == ["+12025550101"]

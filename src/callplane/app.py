@@ -16,6 +16,7 @@ from callplane import __version__, compat, dashboard, health
 from callplane.agents.router import router as agents_router
 from callplane.core import crypto, error_handlers
 from callplane.core.auth_guard import FailedAuthGuard
+from callplane.core.clock import SimulatedClockMiddleware
 from callplane.core.db import Database, create_db_engine
 from callplane.core.hotdb import HotPool
 from callplane.core.middleware import (
@@ -31,6 +32,8 @@ from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
 from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from, recover
 from callplane.providers.router import router as providers_router
+from callplane.reputation import service as reputation
+from callplane.reputation.router import router as reputation_router
 from callplane.routing import router as routing_api
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector
@@ -39,6 +42,7 @@ from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.router import router as workspace_router
 
 PRUNE_SECONDS = 600.0
+HEALTH_CHANGES_SECONDS = 60.0
 
 
 class _RequestIdFilter(logging.Filter):
@@ -88,10 +92,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             )
             worker.start()
         pruning = asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS))
+        health_changes = asyncio.create_task(
+            reputation.apply_due_changes_every(database, HEALTH_CHANGES_SECONDS)
+        )
         try:
             yield
         finally:
             pruning.cancel()
+            health_changes.cancel()
             hot_pool.close()
             if worker is not None:
                 worker.stop()
@@ -122,6 +130,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         AdmissionMiddleware, limit=in_flight, exempt=("/healthz", *routing_api.HOT_PATHS)
     )
+    if settings.simulated_clock:  # a simulation's hook; the settings refuse it in production
+        app.add_middleware(SimulatedClockMiddleware)
     app.add_middleware(RequestLimitMiddleware, limits=settings.request_limits)
     app.add_middleware(RequestContextMiddleware, allow_private_urls=settings.allow_private_urls)
     error_handlers.install(app)
@@ -130,6 +140,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in (
         health.router,
         routing_api.router,
+        reputation_router,
         agents_router,
         providers_router,
         numbers_router,

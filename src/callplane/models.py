@@ -6,6 +6,7 @@ from callplane.dashboard.models import DashboardSession
 from callplane.events.models import Event
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
+from callplane.reputation.models import CallerIdPolicy
 from callplane.routing.call_legs import AnsweredCallLeg
 from callplane.routing.models import CallerIdSelection
 from callplane.workspaces.models import ApiKey, Workspace
@@ -16,6 +17,7 @@ __all__ = [
     "ApiKey",
     "Assignment",
     "Base",
+    "CallerIdPolicy",
     "CallerIdSelection",
     "DashboardSession",
     "Event",

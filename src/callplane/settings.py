@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # worker settles it with the provider (callplane.providers.recovery).
     purchase_recovery_after_seconds: float = Field(default=600.0, ge=0)
 
+    # Test hook for bench/caller_id_reputation.py: each request may name the time the server
+    # takes as now (X-Callplane-Simulated-Time, core/clock.py). Refused in production.
+    simulated_clock: bool = False
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -101,6 +105,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CALLPLANE_ENV=production needs CALLPLANE_PUBLIC_BASE_URL: Twilio signatures "
                 "are checked against that URL, never against the Host header a client sends"
+            )
+        if self.env == "production" and self.simulated_clock:
+            raise ValueError(
+                "CALLPLANE_SIMULATED_CLOCK lets a client choose the server's time; it is a "
+                "simulation hook and cannot be turned on with CALLPLANE_ENV=production"
             )
         return self
 

@@ -24,6 +24,7 @@ class Agent(Timestamped, Base):
         CheckConstraint(
             "outbound_strategy IN ('primary', 'local_presence', 'rotate')", name="outbound_strategy"
         ),
+        CheckConstraint("when_all_benched IN ('refuse', 'least_bad')", name="when_all_benched"),
         Index("ix_agents_workspace_id_id", "workspace_id", "id"),
     )
 
@@ -48,4 +49,8 @@ class Agent(Timestamped, Base):
         String(16), default="primary", server_default="primary"
     )
     allowed_outbound_countries: Mapped[list[str] | None] = mapped_column(JSONType)
+    # When every caller ID is benched: refuse the call, or use the least bad number and say so.
+    when_all_benched: Mapped[str] = mapped_column(
+        String(16), default="refuse", server_default="refuse"
+    )
     stream_url: Mapped[str | None] = mapped_column(String(2048))

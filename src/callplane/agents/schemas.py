@@ -22,6 +22,8 @@ from callplane.core.schemas import (
 AgentType = Literal["inbound", "outbound"]
 VoicemailAction = Literal["hangup", "leave_message"]
 OutboundStrategy = Literal["primary", "local_presence", "rotate"]
+# When every caller ID is benched: refuse the call, or use the least bad number and say so.
+WhenAllBenched = Literal["refuse", "least_bad"]
 
 
 class AgentCreate(Input):
@@ -39,6 +41,7 @@ class AgentCreate(Input):
     outbound_strategy: OutboundStrategy = "primary"
     allowed_outbound_countries: CountryList | None = None
     stream_url: StreamUrl | None = None
+    when_all_benched: WhenAllBenched = "refuse"
 
     def fields(self) -> dict[str, Any]:
         values = self.model_dump(exclude={"metadata"})
@@ -63,6 +66,7 @@ class AgentUpdate(Input):
     allowed_outbound_countries: CountryList | None = None
     stream_url: StreamUrl | None = None
     primary_number_id: str | None = None
+    when_all_benched: WhenAllBenched | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> AgentUpdate:
@@ -73,6 +77,7 @@ class AgentUpdate(Input):
             "metadata",
             "returns",
             "outbound_strategy",
+            "when_all_benched",
         ):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
@@ -103,6 +108,7 @@ class AgentOut(BaseModel):
     outbound_strategy: OutboundStrategy
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
+    when_all_benched: WhenAllBenched
 
     @classmethod
     def of(cls, v: AgentView) -> AgentOut:
@@ -130,4 +136,5 @@ class AgentOut(BaseModel):
             outbound_strategy=a.outbound_strategy,
             allowed_outbound_countries=a.allowed_outbound_countries,
             stream_url=a.stream_url,
+            when_all_benched=a.when_all_benched,
         )

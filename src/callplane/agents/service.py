@@ -21,6 +21,7 @@ from callplane.numbers.models import Assignment
 
 EDITABLE_FIELDS = (
     "outbound_strategy",
+    "when_all_benched",
     "allowed_outbound_countries",
     "stream_url",
     "returns",

@@ -29,6 +29,7 @@ class AgentFields(TypedDict, total=False):
     outbound_strategy: Literal["primary", "local_presence", "rotate"]
     allowed_outbound_countries: list[str]
     stream_url: str
+    when_all_benched: Literal["refuse", "least_bad"]
 
 
 class AgentChanges(TypedDict, total=False):
@@ -47,6 +48,7 @@ class AgentChanges(TypedDict, total=False):
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
     primary_number_id: str | None
+    when_all_benched: Literal["refuse", "least_bad"]
 
 
 class NewNumber(TypedDict, total=False):
@@ -73,3 +75,15 @@ class WorkspaceChanges(TypedDict, total=False):
     twilio_account_sid: str | None
     twilio_auth_token: str | None
     default_stream_url: str | None
+
+
+class CallerIdPolicyChanges(TypedDict, total=False):
+    min_sample: int
+    window_outcomes: int
+    watch_below: float
+    bench_below: float
+    recover_margin: float
+    short_call_seconds: int
+    cooldown_hours: float
+    warming_daily_caps: list[int]
+    sticky_window_hours: float

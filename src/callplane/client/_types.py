@@ -15,11 +15,17 @@ __all__ = [
     "Agent",
     "AttachResult",
     "AvailableNumber",
+    "CallOutcome",
+    "CallerId",
+    "CallerIdCaps",
+    "CallerIdPolicy",
     "CallerIdSelection",
     "Event",
     "InboundResolution",
     "Number",
+    "NumberHealth",
     "NumbersSummary",
+    "OutcomeFigures",
     "ProviderImport",
     "Release",
     "ResolvedAgent",
@@ -83,6 +89,7 @@ class Agent(Model):
     outbound_strategy: str
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
+    when_all_benched: str
 
 
 class AttachResult(Model):
@@ -200,5 +207,75 @@ class CallerIdSelection(Model):
     number: Number
     strategy: str
     reason: str
+    health_state: str
     calls_last_hour: int
     calls_last_day: int
+    status_callback_url: str  # give it to Twilio as the call's StatusCallback
+
+
+class OutcomeFigures(Model):
+    """A number's outcomes over one span: attempts exclude failed calls."""
+
+    attempts: int
+    answered: int
+    answer_rate: float | None
+    short_calls: int
+    short_call_rate: float | None
+
+
+class CallerIdCaps(Model):
+    max_calls_per_hour: int | None
+    max_calls_per_day: int | None
+    warming_cap: int | None
+    calls_last_hour: int
+    calls_last_day: int
+
+
+class NumberHealth(Model):
+    """A number's caller-ID state (healthy, watch, benched, paused, warming) and its figures."""
+
+    number_id: str
+    e164: str
+    state: str
+    reason: str | None
+    changed_at: dt.datetime | None
+    benched_until: dt.datetime | None
+    warming_since: dt.datetime | None
+    last_outcomes: OutcomeFigures
+    last_24h: OutcomeFigures
+    last_7d: OutcomeFigures
+    min_sample: int
+    caps: CallerIdCaps
+
+
+class CallerId(NumberHealth):
+    """One number of an agent's caller-ID pool."""
+
+    friendly_name: str | None
+    country_code: str | None
+    status: str
+
+
+class CallOutcome(Model):
+    """An outcome as recorded (``replayed``: it had been reported already), and the health after."""
+
+    selection_id: str
+    outcome: str
+    duration_seconds: int | None
+    reported_at: dt.datetime
+    replayed: bool
+    health: NumberHealth
+
+
+class CallerIdPolicy(Model):
+    """A workspace's caller-ID health thresholds, warming ramp and sticky window."""
+
+    min_sample: int
+    window_outcomes: int
+    watch_below: float
+    bench_below: float
+    recover_margin: float
+    short_call_seconds: int
+    cooldown_hours: float
+    warming_daily_caps: list[int]
+    sticky_window_hours: float

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from callplane.core.clock import simulated_now
 from callplane.core.ids import new_uuid
 
 NAMING_CONVENTION = {
@@ -34,7 +35,8 @@ WRITE_OPTION = "callplane_write"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """Now, or the simulated now of a request when the simulated clock is on (core/clock.py)."""
+    return simulated_now.get() or dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -32,6 +32,10 @@ class PhoneNumber(Timestamped, Base):
         CheckConstraint("monthly_cost_cents >= 0", name="monthly_cost_cents"),
         CheckConstraint("fallback_action IN ('reject', 'forward')", name="fallback_action"),
         CheckConstraint(
+            "health_state IN ('healthy', 'watch', 'benched', 'paused', 'warming')",
+            name="health_state",
+        ),
+        CheckConstraint(
             "verified_by IN ('provider', 'operator') AND verified_at IS NOT NULL"
             " OR verified_by IS NULL AND verified_at IS NULL",
             name="verified",
@@ -80,6 +84,18 @@ class PhoneNumber(Timestamped, Base):
     hour_edge: Mapped[dt.datetime | None]
     day_edge: Mapped[dt.datetime | None]
     capped_until: Mapped[dt.datetime | None]
+    # Caller-ID health (callplane.reputation): the state the selector obeys, why and since when,
+    # until when a benched number rests, the answer rate last judged (to pick the least bad),
+    # from when outcomes count (a fresh start after a bench), and when warming began.
+    health_state: Mapped[str] = mapped_column(
+        String(16), default="healthy", server_default="healthy"
+    )
+    health_reason: Mapped[str | None] = mapped_column(String(64))
+    health_changed_at: Mapped[dt.datetime | None]
+    benched_until: Mapped[dt.datetime | None]
+    health_answer_rate: Mapped[float | None]
+    judged_from: Mapped[dt.datetime | None]
+    warming_since: Mapped[dt.datetime | None]
     # How a bring-your-own SIP trunk reaches the number (termination URI, auth user, proxy):
     # kept for the clients that manage it, never a password.
     sip_settings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

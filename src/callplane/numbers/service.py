@@ -25,6 +25,8 @@ from callplane.numbers import ownership
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.references import get_number
 from callplane.providers import releases
+from callplane.reputation.health import Policy, initial_health
+from callplane.reputation.service import policy_of
 
 UPDATABLE_FIELDS = (
     "friendly_name",
@@ -100,7 +102,7 @@ def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberVi
         )
     if held.elsewhere:
         raise ownership.refuse_unavailable(session, actor, parsed.e164)
-    number = _new_number(actor, parsed, data)
+    number = _new_number(actor, parsed, data, policy_of(session, actor.workspace_id))
     session.add(number)
     session.flush()
     result = NumberView(number)
@@ -157,8 +159,11 @@ def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -
             session, actor, first, index=first_seen[first], total=len(items)
         )
     now = utcnow()
+    policy = policy_of(session, actor.workspace_id)
     rows = [
-        _row(actor, p, item, now) for p, item in zip(parsed, items, strict=True) if p is not None
+        _row(actor, p, item, now, policy)
+        for p, item in zip(parsed, items, strict=True)
+        if p is not None
     ]
     # One multi-row INSERT … RETURNING, in request order: no second read of what was written.
     created = list(
@@ -327,11 +332,15 @@ def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters)
     return query
 
 
-def _new_number(actor: Actor, parsed: ParsedNumber, data: NumberInput) -> PhoneNumber:
-    return PhoneNumber(**_row(actor, parsed, data, utcnow()))
+def _new_number(
+    actor: Actor, parsed: ParsedNumber, data: NumberInput, policy: Policy
+) -> PhoneNumber:
+    return PhoneNumber(**_row(actor, parsed, data, utcnow(), policy))
 
 
-def _row(actor: Actor, p: ParsedNumber, data: NumberInput, now: Any) -> dict[str, Any]:
+def _row(
+    actor: Actor, p: ParsedNumber, data: NumberInput, now: Any, policy: Policy
+) -> dict[str, Any]:
     return {
         "id": ids.new_uuid(),
         "workspace_id": actor.workspace_id,
@@ -348,6 +357,7 @@ def _row(actor: Actor, p: ParsedNumber, data: NumberInput, now: Any) -> dict[str
         "sip_settings": data.sip_settings,
         "verified_by": None,
         "verified_at": None,
+        **initial_health(policy, now),
         "created_at": now,
         "updated_at": now,
     }

@@ -32,6 +32,8 @@ from callplane.numbers.service import NumberView, views
 from callplane.providers import intents as purchase_intents
 from callplane.providers.base import Candidate, OwnedNumber, Provider, SearchQuery
 from callplane.providers.registry import Providers
+from callplane.reputation.health import initial_health
+from callplane.reputation.service import policy_of
 
 MAX_PURCHASE = 100
 MAX_TYPED_SEARCH = 5000
@@ -264,6 +266,7 @@ def add_to_inventory(
     cost: int | None,
 ) -> list[PhoneNumber]:
     now = utcnow()
+    health = initial_health(policy_of(session, actor.workspace_id), now)  # new: it warms up
     rows = []
     for o in numbers:
         p = parse_e164(o.e164, "phone_number")
@@ -286,6 +289,7 @@ def add_to_inventory(
                 "verified_at": now,
                 "created_at": now,
                 "updated_at": now,
+                **health,
             }
         )
     if not rows:

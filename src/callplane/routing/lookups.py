@@ -13,6 +13,7 @@ The statements bypass the ORM (a lookup through it cost ten times the query): se
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from callplane.core.crypto import open_stored
 from callplane.core.errors import Unauthenticated
 from callplane.core.hotdb import HotPool, Row, json_of, timestamp_of, uuid_of
 from callplane.core.secrets import hash_api_key
+from callplane.reputation.health import DEFAULT_POLICY
 from callplane.routing.service import AgentFacts, AgentRoute, InboundRoute
 from callplane.workspaces.service import check_key_usable
 
@@ -43,12 +45,15 @@ JOIN workspaces w ON w.id = k.workspace_id
 {_ROUTE_JOINS}
 WHERE k.key_hash = :key_hash
 """  # noqa: S608 - constant fragments; values are bound parameters
-# The key, and an agent of the key's workspace (NULLs when there is no such agent).
+# The key, an agent of the key's workspace (NULLs when there is no such agent), and the
+# workspace's caller-ID policy (NULLs: the defaults).
 AGENT_SQL = """
 SELECT k.workspace_id, k.id, k.revoked_at, k.expires_at, k.scope,
-  a.id, a.type, a.archived_at, a.outbound_strategy, a.allowed_outbound_countries
+  a.id, a.type, a.archived_at, a.outbound_strategy, a.allowed_outbound_countries,
+  a.when_all_benched, p.warming_daily_caps, p.sticky_window_hours
 FROM api_keys k
 LEFT JOIN agents a ON a.workspace_id = k.workspace_id AND a.id = :agent_id
+LEFT JOIN caller_id_policies p ON p.workspace_id = k.workspace_id
 WHERE k.key_hash = :key_hash
 """
 # The workspace's Twilio settings, and the dialed number in it.
@@ -103,6 +108,13 @@ class RouteLookups:
             archived=agent[2] is not None,
             outbound_strategy=agent[3],
             allowed_outbound_countries=json_of(agent[4]),
+            when_all_benched=agent[5],
+            warming_daily_caps=DEFAULT_POLICY.warming_daily_caps
+            if agent[6] is None
+            else tuple(json_of(agent[6])),
+            sticky_window=dt.timedelta(
+                hours=DEFAULT_POLICY.sticky_window_hours if agent[7] is None else agent[7]
+            ),
         )
         return actor, facts
 

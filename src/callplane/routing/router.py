@@ -29,12 +29,13 @@ from callplane.core.http import bearer_token
 from callplane.core.phone import parse_e164
 from callplane.core.schemas import Input
 from callplane.numbers.schemas import NumberOut
+from callplane.reputation import service as reputation
 from callplane.routing import service
 from callplane.routing.call_legs import first_request
 from callplane.routing.lookups import RouteLookups
-from callplane.routing.selection import CallerIdSelector, OutboundAgent
+from callplane.routing.selection import CallerIdSelector, outbound_agent
 from callplane.routing.service import InboundRoute, Resolution
-from callplane.routing.twilio import signature_is_valid, twiml
+from callplane.routing.twilio import outcome_of, signature_is_valid, twiml
 from callplane.settings import Settings
 from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.service import require_token
@@ -55,8 +56,11 @@ class SelectionOut(BaseModel):
     number: NumberOut
     strategy: str
     reason: str
+    health_state: str
     calls_last_hour: int
     calls_last_day: int
+    # Give it to Twilio as the call's StatusCallback: the outcome then reports itself.
+    status_callback_url: str
 
 
 class SelectionResponse(BaseModel):
@@ -170,18 +174,25 @@ async def select_outbound(request: Request) -> Response:
     destination = service.check_destination(agent, body.to)
     selector: CallerIdSelector = request.app.state.caller_ids
     selection = await selector.select(
-        OutboundAgent(actor.workspace_id, agent.id, agent.outbound_strategy),
+        outbound_agent(actor.workspace_id, agent),
         destination.e164,
         destination.country_code,
         dry_run=body.dry_run,
     )
+    selection_ref = ids.render("selection", selection.id)
+    status_path = (
+        f"/v1/telephony/twilio/{ids.render('workspace', actor.workspace_id)}/status"
+        f"?selection_id={selection_ref}"
+    )
     data = SelectionOut(
-        selection_id=ids.render("selection", selection.id),
+        selection_id=selection_ref,
         number=NumberOut.of(selection.number),
         strategy=selection.strategy,
         reason=selection.reason,
+        health_state=selection.health_state,
         calls_last_hour=selection.calls_last_hour,
         calls_last_day=selection.calls_last_day,
+        status_callback_url=_public_base(request) + status_path,
     )
     return Response(
         SelectionResponse(data=data, meta=meta(request_id)).model_dump_json(),
@@ -238,7 +249,11 @@ OPENAPI_PATHS: dict[str, Any] = {
             "tags": ["routing"],
             "summary": "Select Caller Id",
             "description": "Which number an agent's call to `to` goes out from, by the agent's "
-            "strategy and the numbers' caps. `dry_run: true` decides the same and counts nothing.",
+            "strategy, the numbers' caps and health (benched and paused numbers are skipped, "
+            "warming ones ramp their day cap, a destination called recently keeps its number: "
+            "`reason: sticky`). `dry_run: true` decides the same and counts nothing. Report how "
+            "the call went at `/v1/routing/outbound/{selection_id}/outcome`, or let Twilio do it "
+            "through `status_callback_url`.",
             "operationId": "select_outbound",
             "requestBody": {
                 "required": True,
@@ -260,9 +275,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "401": {"description": "Missing, invalid or revoked API key"},
                 "404": {"description": "`agent_not_found`"},
                 "409": {
-                    "description": "`no_caller_id_available` (with `retry_after` when every "
-                    "number is at a cap), `agent_type_mismatch`, `agent_archived`, "
-                    "`destination_country_not_allowed`"
+                    "description": "`no_caller_id_available` (`details.reason`: `no_numbers`, "
+                    "`all_numbers_at_cap` with `retry_after`, `all_numbers_busy`, "
+                    "`all_numbers_benched`, `all_numbers_paused`), `agent_type_mismatch`, "
+                    "`agent_archived`, `destination_country_not_allowed`"
                 },
                 "422": {"description": "`invalid_request`, `invalid_phone_number`"},
             },
@@ -274,14 +290,61 @@ OPENAPI_PATHS: dict[str, Any] = {
 @router.post("/v1/telephony/twilio/{workspace_id}/voice", tags=["telephony"])
 async def twilio_voice(workspace_id: str, request: Request) -> Response:
     """Twilio's voice webhook: answers TwiML that streams the call to its agent."""
-    workspace = ids.parse("workspace", workspace_id)
-    params = dict(
-        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    )
+    params = await _form(request)
     try:
         e164: str | None = parse_e164(params.get("To", ""), "To").e164
     except InvalidInput:
         e164 = None  # a malformed To is answered like an unknown number
+    workspace, route = await _signed_twilio_request(request, workspace_id, params, e164)
+    await _refuse_replay(request, workspace, params.get("CallSid", ""))
+    resolution = None
+    if route is not None:
+        resolution = service.decide(route, service.caller_country(params.get("From")))
+        if resolution.action == "connect" and resolution.stream_url is None:
+            log.warning(
+                "twilio call to %s: its agent has no stream URL (agent, workspace or "
+                "CALLPLANE_DEFAULT_STREAM_URL); answering with the number's fallback",
+                route.e164,
+            )
+            resolution = service.fallback(route, "stream_url_not_configured")
+    return Response(twiml(resolution, params), media_type="application/xml")
+
+
+@router.post("/v1/telephony/twilio/{workspace_id}/status", tags=["telephony"], status_code=204)
+async def twilio_status(workspace_id: str, selection_id: str, request: Request) -> Response:
+    """Twilio's status callback for an outbound call: its outcome for the selection.
+
+    Set the selection's ``status_callback_url`` as the call's ``StatusCallback``. Signed like
+    the voice webhook; a callback for a call still running changes nothing. Replays are
+    harmless: an outcome is recorded once per selection.
+    """
+    params = await _form(request)
+    workspace, _ = await _signed_twilio_request(request, workspace_id, params, None)
+    found = outcome_of(params)
+    if found is not None:
+        actor = Actor(workspace, None, request.state.request_id)
+        database: Database = request.app.state.database
+        await run_in_threadpool(_report, database, actor, selection_id, *found)
+    return Response(status_code=204)
+
+
+def _report(
+    database: Database, actor: Actor, selection_id: str, outcome: str, duration: int | None
+) -> None:
+    with database.transaction() as session:
+        reputation.report_outcome(session, actor, selection_id, outcome, duration)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", "replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+async def _signed_twilio_request(
+    request: Request, workspace_id: str, params: dict[str, str], e164: str | None
+) -> tuple[uuid.UUID, InboundRoute | None]:
+    """The workspace and the dialed number's route, once the signature proves Twilio sent it."""
+    workspace = ids.parse("workspace", workspace_id)
     found = await _lookups(request).twilio(workspace, e164) if workspace else None
     if workspace is None or found is None:
         raise not_found("workspace", workspace_id)
@@ -296,18 +359,7 @@ async def twilio_voice(workspace_id: str, request: Request) -> Response:
             "invalid_twilio_signature",
             "X-Twilio-Signature does not match this request and the workspace's Twilio auth token",
         )
-    await _refuse_replay(request, workspace, params.get("CallSid", ""))
-    resolution = None
-    if route is not None:
-        resolution = service.decide(route, service.caller_country(params.get("From")))
-        if resolution.action == "connect" and resolution.stream_url is None:
-            log.warning(
-                "twilio call to %s: its agent has no stream URL (agent, workspace or "
-                "CALLPLANE_DEFAULT_STREAM_URL); answering with the number's fallback",
-                route.e164,
-            )
-            resolution = service.fallback(route, "stream_url_not_configured")
-    return Response(twiml(resolution, params), media_type="application/xml")
+    return workspace, route
 
 
 async def _refuse_replay(request: Request, workspace: uuid.UUID, call_sid: str) -> None:
@@ -335,3 +387,9 @@ def _public_url(request: Request) -> str:
         url = settings.public_base_url.rstrip("/") + request.url.path
         return url + (f"?{request.url.query}" if request.url.query else "")
     return str(request.url)
+
+
+def _public_base(request: Request) -> str:
+    """Where Twilio reaches this server: the public base URL, else (development) this request's."""
+    settings: Settings = request.app.state.settings
+    return (settings.public_base_url or str(request.base_url)).rstrip("/")

@@ -13,6 +13,11 @@ grew with the log). Here:
 - a number found at a cap is marked ``capped_until`` the moment a slot frees, so the next
   selections skip it without counting anything.
 
+Health (callplane.reputation) lives on the same row: a benched or paused number is not a
+candidate (a benched one is again once its cool-down is over), a warming number's day cap is the
+ramp's, and a destination called recently keeps its number (``sticky``). The row lock makes these
+as exact as the caps: an outcome that benches a number locks the row too.
+
 On SQLite, writers are serialised by ``BEGIN IMMEDIATE``, and the same statements run unlocked.
 Timestamps come from the servers' clocks: a skew between servers can only make a cap stricter.
 """
@@ -45,6 +50,8 @@ from callplane.core.hotdb import (
 )
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.service import NumberView
+from callplane.reputation.health import warming_cap
+from callplane.routing.service import AgentFacts
 
 log = logging.getLogger("callplane.routing")
 MAX_PASSES = 1_000  # a pass takes a number, marks one as capped, or finds all busy
@@ -54,22 +61,42 @@ BUSY_SECONDS = 5.0  # how long a selection retries while every free number is in
 TRANSIENT_ERRORS = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
+OUTCOME_RETENTION = 8 * DAY  # the health figures' seven days, and a margin
 
+STICKY, LEAST_BAD = -1, 3  # ranks beside the strategy's 0, 1, 2
+# A number the selector may take: not paused, and not benched unless its cool-down is over.
+_SELECTABLE = """(n.health_state IN ('healthy', 'watch', 'warming')
+  OR n.health_state = 'benched' AND n.benched_until <= :now)"""
+_BENCHED = "(n.health_state = 'benched' AND n.benched_until > :now)"
+_FREE = "(n.capped_until IS NULL OR n.capped_until <= :now)"
+_POOL = """FROM assignments s
+JOIN phone_numbers n ON n.id = s.number_id
+WHERE s.agent_id = :agent_id AND n.status = 'active' AND n.verified_at IS NOT NULL"""
+# -1: the healthy number that called this destination last, within the sticky window; then
 # 0, 1, 2: how well a number fits the strategy (see ``reason_for``); ties go to the least
 # recently used number, then to the oldest id.
-_CANDIDATE_SQL = """
+_CANDIDATE_SQL = f"""
 SELECT n.id,
   CASE
+    WHEN n.health_state IN ('healthy', 'warming') AND n.id = (
+      SELECT c.number_id FROM caller_id_selections c
+      WHERE c.agent_id = :agent_id AND c.to_e164 = :to AND c.selected_at > :sticky_since
+      ORDER BY c.selected_at DESC LIMIT 1) THEN {STICKY}
     WHEN :strategy = 'primary' AND s.is_primary THEN 0
     WHEN :strategy = 'local_presence' AND substr(n.e164, 1, 5) = :area THEN 0
     WHEN :strategy = 'local_presence' AND n.country_code = :region THEN 1
     ELSE 2
-  END AS rank
-FROM assignments s
-JOIN phone_numbers n ON n.id = s.number_id
-WHERE s.agent_id = :agent_id AND n.status = 'active' AND n.verified_at IS NOT NULL
-  AND (n.capped_until IS NULL OR n.capped_until <= :now)
+  END AS rank, n.max_calls_per_day, n.warming_since
+{_POOL} AND {_FREE} AND {_SELECTABLE}
 ORDER BY rank, n.last_selected_at IS NOT NULL, n.last_selected_at, n.id
+LIMIT 1
+"""  # noqa: S608 - constant fragments; values are bound parameters
+# When every number is benched and the agent takes the least bad: the best answer rate judged.
+_LEAST_BAD_SQL = f"""
+SELECT n.id, {LEAST_BAD} AS rank, n.max_calls_per_day, n.warming_since
+{_POOL} AND {_FREE} AND {_BENCHED}
+ORDER BY coalesce(n.health_answer_rate, 0) DESC, n.last_selected_at IS NOT NULL,
+  n.last_selected_at, n.id
 LIMIT 1
 """
 
@@ -115,7 +142,7 @@ UPDATE phone_numbers SET
 FROM (
   SELECT q.*,
     CASE WHEN (q.max_calls_per_hour IS NULL OR q.hour_count < q.max_calls_per_hour)
-          AND (q.max_calls_per_day IS NULL OR q.day_count < q.max_calls_per_day)
+          AND (:day_cap < 0 OR q.day_count < :day_cap)
       THEN 1 ELSE 0 END AS ok
   FROM (
     SELECT n.id, n.max_calls_per_hour, n.max_calls_per_day,
@@ -126,7 +153,7 @@ FROM (
 ) r
 WHERE phone_numbers.id = r.id
 RETURNING CASE WHEN phone_numbers.last_selected_at = :now THEN 1 ELSE 0 END,
-  phone_numbers.calls_hour, phone_numbers.calls_day,
+  phone_numbers.calls_hour, phone_numbers.calls_day, phone_numbers.health_state,
   {", ".join(f"phone_numbers.{c}" for c in _NUMBER_COLUMNS)}
 """  # noqa: S608 - constant fragments; values are bound parameters
 
@@ -138,21 +165,32 @@ ORDER BY selected_at LIMIT 1 OFFSET :offset
 """
 _CAP_SQL = "UPDATE phone_numbers SET capped_until = :until WHERE id = :number_id"
 _RECORD_SQL = """
-INSERT INTO caller_id_selections (id, workspace_id, number_id, agent_id, to_e164, selected_at)
-VALUES (:id, :workspace_id, :number_id, :agent_id, :to, :now)
+INSERT INTO caller_id_selections
+  (id, workspace_id, number_id, agent_id, to_e164, selected_at, health_state)
+VALUES (:id, :workspace_id, :number_id, :agent_id, :to, :now, :health_state)
 """
 _ASSIGNMENTS_SQL = """
 SELECT agent_id, direction FROM assignments WHERE number_id = :number_id
 ORDER BY created_at, agent_id
 """
-_POOL_SQL = """
+# Why no candidate: how many numbers, how many selectable are free (locked by others), when the
+# first capped one frees, and the same for the benched ones.
+_POOL_SQL = f"""
 SELECT count(*),
-  coalesce(sum(CASE WHEN n.capped_until IS NULL OR n.capped_until <= :now THEN 1 ELSE 0 END), 0),
-  min(n.capped_until)
-FROM assignments s JOIN phone_numbers n ON n.id = s.number_id
-WHERE s.agent_id = :agent_id AND n.status = 'active' AND n.verified_at IS NOT NULL
+  coalesce(sum(CASE WHEN {_SELECTABLE} THEN 1 ELSE 0 END), 0),
+  coalesce(sum(CASE WHEN {_SELECTABLE} AND {_FREE} THEN 1 ELSE 0 END), 0),
+  min(CASE WHEN {_SELECTABLE} THEN n.capped_until END),
+  coalesce(sum(CASE WHEN {_BENCHED} THEN 1 ELSE 0 END), 0),
+  coalesce(sum(CASE WHEN {_BENCHED} AND {_FREE} THEN 1 ELSE 0 END), 0),
+  min(CASE WHEN {_BENCHED} THEN n.capped_until END)
+{_POOL}
 """
-_PRUNE_SQL = "DELETE FROM caller_id_selections WHERE selected_at < :before"
+# Calls without an outcome count for caps and stickiness only (two days at most); reported
+# outcomes stay for the seven-day health figures.
+_PRUNE_SQL = """
+DELETE FROM caller_id_selections
+WHERE selected_at < :before AND (outcome IS NULL OR selected_at < :outcomes_before)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +199,7 @@ class Selection:
     number: NumberView
     strategy: str
     reason: str
+    health_state: str
     calls_last_hour: int
     calls_last_day: int
 
@@ -170,10 +209,28 @@ class OutboundAgent:
     workspace_id: uuid.UUID
     id: uuid.UUID
     strategy: str
+    when_all_benched: str  # refuse | least_bad
+    warming_daily_caps: tuple[int, ...]  # the workspace's caller-ID policy
+    sticky_window: dt.timedelta
+
+
+def outbound_agent(workspace_id: uuid.UUID, facts: AgentFacts) -> OutboundAgent:
+    return OutboundAgent(
+        workspace_id,
+        facts.id,
+        facts.outbound_strategy,
+        facts.when_all_benched,
+        facts.warming_daily_caps,
+        facts.sticky_window,
+    )
 
 
 def reason_for(strategy: str, rank: int) -> str:
     """Why the number was chosen, from how well it fit the strategy (``_CANDIDATE_SQL``)."""
+    if rank == STICKY:
+        return "sticky"
+    if rank == LEAST_BAD:
+        return "least_bad_benched"
     if strategy == "primary":
         return "primary" if rank == 0 else "primary_unavailable"
     if strategy == "local_presence":
@@ -181,14 +238,24 @@ def reason_for(strategy: str, rank: int) -> str:
     return "least_recently_used"
 
 
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One selection's fixed inputs; each pass reads the clock afresh."""
+
+    agent: OutboundAgent
+    to: str
+    region: str | None
+    dry_run: bool
+
+
 class CallerIdSelector:
-    """Runs one selection as one short transaction on the hot-path pool."""
+    """Runs one selection as short transactions on the hot-path pool."""
 
     def __init__(self, pool: HotPool) -> None:
         self.pool = pool
-        self._candidate = pool.statement(
-            _CANDIDATE_SQL, postgres_only=" FOR UPDATE OF n SKIP LOCKED"
-        )
+        locked = " FOR UPDATE OF n SKIP LOCKED"
+        self._candidate = pool.statement(_CANDIDATE_SQL, postgres_only=locked)
+        self._least_bad = pool.statement(_LEAST_BAD_SQL, postgres_only=locked)
         self._take = pool.statement(_TAKE_SQL)
         self._blocking = pool.statement(_BLOCKING_SQL)
         self._cap = pool.statement(_CAP_SQL)
@@ -200,17 +267,55 @@ class CallerIdSelector:
     async def select(
         self, agent: OutboundAgent, to: str, region: str | None, *, dry_run: bool = False
     ) -> Selection:
-        """The number to call ``to`` from; ``dry_run`` decides the same and then rolls back."""
-        return await self.pool.run(lambda db: self._select(db, agent, to, region, dry_run))
+        """The number to call ``to`` from; ``dry_run`` decides the same and then rolls back.
 
-    async def prune(self, older_than: dt.timedelta = 2 * DAY) -> None:
-        """Drop log entries no window counts any more (every count moved past them already).
+        Pass after pass until a number is taken, or none can be. No pass ever waits for a row
+        lock (``SKIP LOCKED``), so selections cannot deadlock one another: a number at its cap
+        is marked and committed, and when every free number is locked by other selections right
+        now, the selection waits a moment here, on the event loop, holding no thread and no
+        connection, and tries again.
+        """
+        work = _Pass(agent, to, region, dry_run)
+        started = time.monotonic()
+        for attempt in range(MAX_PASSES):
+            try:
+                return await self.pool.run(lambda db: self._passes(db, work))
+            except _Busy:
+                if time.monotonic() - started > BUSY_SECONDS:
+                    raise Conflict(
+                        "no_caller_id_available",
+                        "every free number of this agent is in use by other selections",
+                        {
+                            "agent_id": ids.render("agent", agent.id),
+                            "reason": "all_numbers_busy",
+                            "retry_after": 1,
+                        },
+                    ) from None
+                await asyncio.sleep(random.uniform(0, min(0.02, 0.001 * 2**attempt)))
+        raise _contended(agent)
+
+    async def prune(
+        self,
+        older_than: dt.timedelta = 2 * DAY,
+        outcomes_older_than: dt.timedelta = OUTCOME_RETENTION,
+    ) -> None:
+        """Drop log entries nothing reads any more.
 
         A number used within the last day had its day edge moved to within two days of now by
-        that use, so what is older than two days was subtracted already or is never read.
+        that use, so what is older than two days was subtracted already or is never read by a
+        count; the sticky window is at most two days; an entry with an outcome is kept for the
+        health figures' seven days.
         """
-        before = utcnow() - older_than
-        await self.pool.run(lambda db: db.run(self._prune, {"before": db.timestamp(before)}))
+        now = utcnow()
+        await self.pool.run(
+            lambda db: db.run(
+                self._prune,
+                {
+                    "before": db.timestamp(now - older_than),
+                    "outcomes_before": db.timestamp(now - outcomes_older_than),
+                },
+            )
+        )
 
     async def prune_every(self, seconds: float) -> None:
         """Prune outside the requests, for as long as the server runs."""
@@ -221,71 +326,55 @@ class CallerIdSelector:
             except Exception:
                 log.warning("pruning old caller-ID selections failed", exc_info=True)
 
-    def _select(
-        self, db: HotConnection, agent: OutboundAgent, to: str, region: str | None, dry_run: bool
-    ) -> Selection:
-        """Pass after pass until a number is taken, or none can be.
-
-        No pass ever waits for a row lock (``SKIP LOCKED``), so selections cannot deadlock one
-        another: a number at its cap is marked and committed, and when every free number is
-        locked by other selections right now the pass ends and the next one starts shortly.
-        """
-        started = time.monotonic()
-        for attempt in range(MAX_PASSES):
+    def _passes(self, db: HotConnection, work: _Pass) -> Selection:
+        """Passes in one thread while they make progress (a number marked capped, a deadlock
+        rolled back); a selection, or ``_Busy`` for the caller to wait on."""
+        for _ in range(MAX_PASSES):
             now = utcnow()
+            agent = work.agent
             params: dict[str, Any] = {
                 "strategy": agent.strategy,
-                "area": to[:5] if to.startswith("+1") else "",
-                "region": region,
+                "area": work.to[:5] if work.to.startswith("+1") else "",
+                "region": work.region,
                 "agent_id": db.uuid(agent.id),
+                "to": work.to,
                 "now": db.timestamp(now),
+                "sticky_since": db.timestamp(now - agent.sticky_window),
                 "hour_ago": db.timestamp(now - HOUR),
                 "day_ago": db.timestamp(now - DAY),
             }
             try:
                 with db.transaction() as transaction:
-                    selection = self._pass(db, transaction, agent, to, params, now, dry_run)
-            except _Busy:
-                if time.monotonic() - started > BUSY_SECONDS:
-                    raise Conflict(
-                        "no_caller_id_available",
-                        "every free number of this agent is in use by other selections",
-                        {"agent_id": ids.render("agent", agent.id), "retry_after": 1},
-                    ) from None
-                time.sleep(random.uniform(0, min(0.02, 0.001 * 2**attempt)))
-                continue
+                    selection = self._pass(db, transaction, work, params, now)
             except TRANSIENT_ERRORS:
                 continue  # rolled back whole; nothing of it stays
             if selection is not None:
                 return selection
-        raise Conflict(
-            "no_caller_id_available",
-            "no number of this agent could be taken; retry",
-            {"agent_id": ids.render("agent", agent.id), "retry_after": 1},
-        )
+        raise _contended(work.agent)
 
     def _pass(
         self,
         db: HotConnection,
         transaction: Transaction,
-        agent: OutboundAgent,
-        to: str,
+        work: _Pass,
         params: dict[str, Any],
         now: dt.datetime,
-        dry_run: bool,
     ) -> Selection | None:
         """Take the best free number, or mark the best one as capped (None), in one transaction."""
-        candidate = db.one(self._candidate, params)
-        if candidate is None:
-            total, free, first_free = db.one(self._pool_state, params) or (0, 0, None)
-            if free:
-                raise _Busy  # free numbers exist, locked by concurrent selections
-            raise self._nothing_free(agent, total, first_free, now)
-        number_id, rank = candidate
-        taken = db.one(self._take, {**params, "number_id": number_id})
+        agent = work.agent
+        candidate = db.one(self._candidate, params) or self._fallback(db, agent, params, now)
+        number_id, rank, own_day_cap, warming_since = candidate
+        warming = warming_cap(
+            agent.warming_daily_caps, timestamp_of(warming_since), now, own_day_cap
+        )
+        day_cap = own_day_cap if warming is None else warming[0]
+        taken = db.one(
+            self._take,
+            {**params, "number_id": number_id, "day_cap": -1 if day_cap is None else day_cap},
+        )
         assert taken is not None  # the row is locked: it cannot have gone
         if taken[0] != 1:
-            until = self._free_at(db, taken, now)
+            until = self._free_at(db, taken, day_cap, warming, now)
             db.run(self._cap, {"number_id": number_id, "until": db.timestamp(until)})
             return None
         selection_id = ids.new_uuid()
@@ -296,63 +385,126 @@ class CallerIdSelector:
                 "id": db.uuid(selection_id),
                 "workspace_id": db.uuid(agent.workspace_id),
                 "number_id": number_id,
-                "to": to,
+                "health_state": taken[3],
             },
         )
         assignments = db.all(self._assignments, {"number_id": number_id})
-        if dry_run:
+        if work.dry_run:
             transaction.discard()
         return Selection(
             id=selection_id,
-            number=_view(taken[3:], assignments),
+            number=_view(taken[_TAKEN_NUMBER:], assignments),
             strategy=agent.strategy,
             reason=reason_for(agent.strategy, int(rank)),
+            health_state=taken[3],
             calls_last_hour=int(taken[1]),
             calls_last_day=int(taken[2]),
         )
 
-    def _free_at(self, db: HotConnection, taken: Row, now: dt.datetime) -> dt.datetime:
-        """The moment the capped number can be used again (both windows, if both are full)."""
-        hour_count, day_count = int(taken[1]), int(taken[2])
-        cap_hour, cap_day = (
-            taken[3 + _NUMBER_COLUMNS.index("max_calls_per_hour")],
-            taken[3 + _NUMBER_COLUMNS.index("max_calls_per_day")],
+    def _fallback(
+        self, db: HotConnection, agent: OutboundAgent, params: dict[str, Any], now: dt.datetime
+    ) -> Row:
+        """No selectable number is free: the least bad benched one if the agent wants it when
+        every number is benched, or why there is none (``_Busy`` when others hold them)."""
+        row = db.one(self._pool_state, params)
+        total, selectable, free, first_free, benched, benched_free, benched_first_free = row or (
+            0,
+            0,
+            0,
+            None,
+            0,
+            0,
+            None,
         )
+        if free:
+            raise _Busy  # free numbers exist, locked by concurrent selections
+        agent_ref = ids.render("agent", agent.id)
+        if not total:
+            raise Conflict(
+                "no_caller_id_available",
+                "the agent has no active outbound number whose ownership is verified",
+                {"agent_id": agent_ref, "reason": "no_numbers", "retry_after": None},
+            )
+        if selectable:
+            raise _at_cap(
+                agent_ref, first_free, now, "every number of this agent has reached its call cap"
+            )
+        if not benched:
+            raise Conflict(
+                "no_caller_id_available",
+                "every number of this agent is paused",
+                {"agent_id": agent_ref, "reason": "all_numbers_paused", "retry_after": None},
+            )
+        if agent.when_all_benched != "least_bad":
+            raise Conflict(
+                "no_caller_id_available",
+                "every number of this agent is benched for a low answer rate",
+                {"agent_id": agent_ref, "reason": "all_numbers_benched", "retry_after": None},
+            )
+        least_bad = db.one(self._least_bad, params)
+        if least_bad is not None:
+            return least_bad
+        if benched_free:
+            raise _Busy
+        raise _at_cap(
+            agent_ref, benched_first_free, now, "every benched number has reached its call cap"
+        )
+
+    def _free_at(
+        self,
+        db: HotConnection,
+        taken: Row,
+        day_cap: int | None,
+        warming: tuple[int, dt.datetime] | None,
+        now: dt.datetime,
+    ) -> dt.datetime:
+        """The moment the capped number can be used again (both windows, if both are full);
+        a warming number's cap grows at its next ramp step."""
+        hour_count, day_count = int(taken[1]), int(taken[2])
+        cap_hour = taken[_TAKEN_NUMBER + _NUMBER_COLUMNS.index("max_calls_per_hour")]
+        number_id = taken[_TAKEN_NUMBER]
         free_at = now
-        for cap, count, window in ((cap_hour, hour_count, HOUR), (cap_day, day_count, DAY)):
+        for cap, count, window in ((cap_hour, hour_count, HOUR), (day_cap, day_count, DAY)):
             if cap is None or count < cap:
                 continue
             row = db.one(
                 self._blocking,
                 {
-                    "number_id": taken[3],
+                    "number_id": number_id,
                     "since": db.timestamp(now - window),
                     "offset": count - cap,
                 },
             )
             blocking = timestamp_of(row[0]) if row else None
-            free_at = max(free_at, (blocking or now) + window)
+            frees = (blocking or now) + window
+            if window is DAY and warming is not None:
+                frees = min(frees, warming[1])
+            free_at = max(free_at, frees)
         return free_at
 
-    def _nothing_free(
-        self, agent: OutboundAgent, total: int, first_free: Any, now: dt.datetime
-    ) -> Conflict:
-        agent_ref = ids.render("agent", agent.id)
-        if not total:
-            return Conflict(
-                "no_caller_id_available",
-                "the agent has no active outbound number whose ownership is verified",
-                {"agent_id": agent_ref, "retry_after": None},
-            )
-        free_at = timestamp_of(first_free) or now
-        return Conflict(
-            "no_caller_id_available",
-            "every number of this agent has reached its call cap",
-            {
-                "agent_id": agent_ref,
-                "retry_after": max(1, math.ceil((free_at - now).total_seconds())),
-            },
-        )
+
+_TAKEN_NUMBER = 4  # the take's RETURNING: taken, calls_hour, calls_day, health_state, number…
+
+
+def _contended(agent: OutboundAgent) -> Conflict:
+    return Conflict(
+        "no_caller_id_available",
+        "no number of this agent could be taken; retry",
+        {"agent_id": ids.render("agent", agent.id), "reason": "contended", "retry_after": 1},
+    )
+
+
+def _at_cap(agent_ref: str, first_free: Any, now: dt.datetime, message: str) -> Conflict:
+    free_at = timestamp_of(first_free) or now
+    return Conflict(
+        "no_caller_id_available",
+        message,
+        {
+            "agent_id": agent_ref,
+            "reason": "all_numbers_at_cap",
+            "retry_after": max(1, math.ceil((free_at - now).total_seconds())),
+        },
+    )
 
 
 class _Busy(Exception):

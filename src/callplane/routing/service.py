@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,9 @@ class AgentFacts:
     archived: bool
     outbound_strategy: str
     allowed_outbound_countries: list[str] | None
+    when_all_benched: str
+    warming_daily_caps: tuple[int, ...]  # the workspace's caller-ID policy
+    sticky_window: dt.timedelta
 
 
 @dataclass(frozen=True, slots=True)

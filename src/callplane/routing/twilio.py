@@ -1,4 +1,5 @@
-"""Twilio's voice webhook: check the signature, answer TwiML built with the ``twilio`` package."""
+"""Twilio's webhooks: check the signature, answer TwiML built with the ``twilio`` package, and
+read a status callback as a call outcome."""
 
 from __future__ import annotations
 
@@ -43,3 +44,34 @@ def twiml(resolution: Resolution | None, params: dict[str, str]) -> str:
             stream.parameter(name=name, value=value)
         response.append(connect)
     return str(response)
+
+
+_FINAL_STATUSES = {
+    "busy": "busy",
+    "no-answer": "no_answer",
+    "failed": "failed",
+    "canceled": "failed",  # the dialer hung up before an answer: says nothing of the number
+}
+
+
+def outcome_of(params: dict[str, str]) -> tuple[str, int | None] | None:
+    """The outcome of a finished call from Twilio's status callback; None while it runs.
+
+    ``completed`` is answered, or voicemail when answering-machine detection (``AnsweredBy``)
+    heard a machine or a fax; a busy or failed call that the callee's side declined with SIP
+    603 is ``rejected``.
+    """
+    status = params.get("CallStatus", "")
+    if status == "completed":
+        answered_by = params.get("AnsweredBy", "")
+        if answered_by.startswith("machine") or answered_by == "fax":
+            return "voicemail", _seconds(params.get("CallDuration"))
+        return "answered", _seconds(params.get("CallDuration"))
+    if status in ("busy", "failed") and params.get("SipResponseCode") == "603":
+        return "rejected", None
+    outcome = _FINAL_STATUSES.get(status)
+    return (outcome, None) if outcome else None
+
+
+def _seconds(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Literal, Unpack
 
@@ -11,7 +12,7 @@ from callplane.client._base_client import Call, present
 from callplane.client._pagination import AsyncPager, Pager
 from callplane.client._params import AgentChanges, AgentFields
 from callplane.client._resources._transport import Sends, SendsAsync, segment
-from callplane.client._types import Agent, AttachResult, Number
+from callplane.client._types import Agent, AttachResult, CallerId, Number
 
 __all__ = ["Agents", "AsyncAgents"]
 
@@ -20,6 +21,7 @@ _AGENT = TypeAdapter(Agent)
 _AGENTS = TypeAdapter(list[Agent])
 _NUMBERS = TypeAdapter(list[Number])
 _ATTACHED = TypeAdapter(AttachResult)
+_CALLER_IDS = TypeAdapter(list[CallerId])
 
 
 def _path(agent_id: str, *rest: str) -> str:
@@ -86,6 +88,10 @@ class Agents:
         call = Call("GET", _path(agent_id, "numbers"), _NUMBERS, present(limit=limit))
         return self._client._list(call)
 
+    def caller_ids(self, agent_id: str) -> builtins.list[CallerId]:
+        """The agent's outbound numbers, each with its caller-ID state, figures and caps."""
+        return self._client._call(Call("GET", _path(agent_id, "caller-ids"), _CALLER_IDS))
+
     def attach_numbers(
         self,
         agent_id: str,
@@ -135,6 +141,10 @@ class AsyncAgents:
         """The numbers the agent answers or calls from."""
         call = Call("GET", _path(agent_id, "numbers"), _NUMBERS, present(limit=limit))
         return self._client._list(call)
+
+    async def caller_ids(self, agent_id: str) -> builtins.list[CallerId]:
+        """The agent's outbound numbers, each with its caller-ID state, figures and caps."""
+        return await self._client._call(Call("GET", _path(agent_id, "caller-ids"), _CALLER_IDS))
 
     async def attach_numbers(
         self,

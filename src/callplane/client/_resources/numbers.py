@@ -16,7 +16,13 @@ from callplane.client._params import NewNumber, NumberChanges
 from callplane.client._resources._transport import Sends, SendsAsync, segment
 from callplane.client._resources.agents import Agents
 from callplane.client._resources.releases import AsyncReleases, Releases
-from callplane.client._types import AvailableNumber, Number, NumbersSummary, ProviderImport
+from callplane.client._types import (
+    AvailableNumber,
+    Number,
+    NumberHealth,
+    NumbersSummary,
+    ProviderImport,
+)
 
 __all__ = ["AsyncNumbers", "Numbers"]
 
@@ -25,6 +31,7 @@ Provider = Literal["sandbox", "twilio"]
 _NUMBER = TypeAdapter(Number)
 _NUMBERS = TypeAdapter(list[Number])
 _SUMMARY = Call("GET", "/v1/numbers/summary", TypeAdapter(NumbersSummary))
+_HEALTH = TypeAdapter(NumberHealth)
 
 
 def _path(number: str) -> str:
@@ -167,6 +174,18 @@ class Numbers:
         """Change the keys given (``None`` clears)."""
         return self._client._call(Call("PATCH", _path(number), _NUMBER, json=dict(changes)))
 
+    def health(self, number: str) -> NumberHealth:
+        """The number's caller-ID state, the figures behind it, and its caps."""
+        return self._client._call(Call("GET", f"{_path(number)}/health", _HEALTH))
+
+    def pause(self, number: str) -> NumberHealth:
+        """Stop using the number as caller ID until it is resumed."""
+        return self._client._call(Call("POST", f"{_path(number)}/health/pause", _HEALTH))
+
+    def resume(self, number: str) -> NumberHealth:
+        """Lift a pause, or end a bench early (on probation)."""
+        return self._client._call(Call("POST", f"{_path(number)}/health/resume", _HEALTH))
+
     def delete(self, number: str) -> Number:
         """Detach the number from every agent and remove it; a purchased one is released."""
         return self._client._call(Call("DELETE", _path(number), _NUMBER))
@@ -268,6 +287,18 @@ class AsyncNumbers:
     async def update(self, number: str, **changes: Unpack[NumberChanges]) -> Number:
         """Change the keys given (``None`` clears)."""
         return await self._client._call(Call("PATCH", _path(number), _NUMBER, json=dict(changes)))
+
+    async def health(self, number: str) -> NumberHealth:
+        """The number's caller-ID state, the figures behind it, and its caps."""
+        return await self._client._call(Call("GET", f"{_path(number)}/health", _HEALTH))
+
+    async def pause(self, number: str) -> NumberHealth:
+        """Stop using the number as caller ID until it is resumed."""
+        return await self._client._call(Call("POST", f"{_path(number)}/health/pause", _HEALTH))
+
+    async def resume(self, number: str) -> NumberHealth:
+        """Lift a pause, or end a bench early (on probation)."""
+        return await self._client._call(Call("POST", f"{_path(number)}/health/resume", _HEALTH))
 
     async def delete(self, number: str) -> Number:
         """Detach the number from every agent and remove it; a purchased one is released."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import TypeAdapter
 
 from callplane.client._base_client import Call, present
-from callplane.client._resources._transport import Sends, SendsAsync
-from callplane.client._types import CallerIdSelection, InboundResolution
+from callplane.client._resources._transport import Sends, SendsAsync, segment
+from callplane.client._types import CallerIdSelection, CallOutcome, InboundResolution
 
 __all__ = ["AsyncRouting", "Routing"]
+
+Outcome = Literal["answered", "no_answer", "busy", "failed", "voicemail", "rejected"]
 
 
 def _resolve_inbound(to: str, caller: str | None) -> Call[InboundResolution]:
@@ -19,6 +23,14 @@ def _resolve_inbound(to: str, caller: str | None) -> Call[InboundResolution]:
 def _select_caller_id(agent_id: str, to: str, dry_run: bool) -> Call[CallerIdSelection]:
     body = {"agent_id": agent_id, "to": to, "dry_run": dry_run}
     return Call("POST", "/v1/routing/outbound", TypeAdapter(CallerIdSelection), json=body)
+
+
+def _report_outcome(
+    selection_id: str, outcome: Outcome, duration_seconds: int | None
+) -> Call[CallOutcome]:
+    path = f"/v1/routing/outbound/{segment(selection_id)}/outcome"
+    body = {"outcome": outcome} | present(duration_seconds=duration_seconds)
+    return Call("POST", path, TypeAdapter(CallOutcome), json=body)
 
 
 class Routing:
@@ -36,6 +48,12 @@ class Routing:
         ``dry_run``."""
         return self._client._call(_select_caller_id(agent_id, to, dry_run))
 
+    def report_outcome(
+        self, selection_id: str, outcome: Outcome, *, duration_seconds: int | None = None
+    ) -> CallOutcome:
+        """How the selected call went, once (the same again is a replay; another is a 409)."""
+        return self._client._call(_report_outcome(selection_id, outcome, duration_seconds))
+
 
 class AsyncRouting:
     def __init__(self, client: SendsAsync) -> None:
@@ -51,3 +69,9 @@ class AsyncRouting:
         """The number the agent's call to ``to`` goes out from; the use is counted unless
         ``dry_run``."""
         return await self._client._call(_select_caller_id(agent_id, to, dry_run))
+
+    async def report_outcome(
+        self, selection_id: str, outcome: Outcome, *, duration_seconds: int | None = None
+    ) -> CallOutcome:
+        """How the selected call went, once (the same again is a replay; another is a 409)."""
+        return await self._client._call(_report_outcome(selection_id, outcome, duration_seconds))

@@ -9,6 +9,7 @@ calls name the signed-in workspace instead of authenticating a key again.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from functools import partial
@@ -28,10 +29,11 @@ from callplane.dashboard import forms
 from callplane.dashboard.humane import explain
 from callplane.dashboard.lookups import Agents
 from callplane.dashboard.web import DashboardRoute, Viewer, render
+from callplane.reputation.service import policy_of
 from callplane.routing import service
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.router import resolution_body
-from callplane.routing.selection import CallerIdSelector, OutboundAgent, Selection
+from callplane.routing.selection import CallerIdSelector, Selection, outbound_agent
 from callplane.routing.service import AgentFacts
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -96,12 +98,16 @@ def _select(
     request: Request, session: Session, actor: Actor, agent_ref: str, call_to: str
 ) -> Selection:
     agent = get_agent(session, actor, agent_ref)
+    policy = policy_of(session, actor.workspace_id)
     facts = AgentFacts(
         id=agent.id,
         type=agent.type,
         archived=agent.archived_at is not None,
         outbound_strategy=agent.outbound_strategy,
         allowed_outbound_countries=agent.allowed_outbound_countries,
+        when_all_benched=agent.when_all_benched,
+        warming_daily_caps=policy.warming_daily_caps,
+        sticky_window=dt.timedelta(hours=policy.sticky_window_hours),
     )
     service.check_caller(facts, agent_ref)
     destination = service.check_destination(facts, forms.phone(call_to) or "")
@@ -109,7 +115,7 @@ def _select(
     return from_thread.run(
         partial(
             selector.select,
-            OutboundAgent(actor.workspace_id, agent.id, agent.outbound_strategy),
+            outbound_agent(actor.workspace_id, facts),
             destination.e164,
             service.caller_country(destination.e164),
             dry_run=True,
