@@ -8,6 +8,7 @@ from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
 from callplane.routing.call_legs import AnsweredCallLeg
 from callplane.routing.models import CallerIdSelection
+from callplane.webhooks.models import WebhookDelivery, WebhookEndpoint
 from callplane.workspaces.models import ApiKey, Workspace
 
 __all__ = [
@@ -23,5 +24,7 @@ __all__ = [
     "PurchaseIntent",
     "ReleaseJob",
     "SandboxNumber",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workspace",
 ]

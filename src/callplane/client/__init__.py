@@ -32,6 +32,7 @@ from callplane.client._params import (
     AgentFields,
     NewNumber,
     NumberChanges,
+    WebhookEndpointChanges,
     WorkspaceChanges,
 )
 from callplane.client._types import (
@@ -40,13 +41,17 @@ from callplane.client._types import (
     AvailableNumber,
     CallerIdSelection,
     Event,
+    EventType,
     InboundResolution,
+    IssuedWebhookEndpoint,
     Number,
     NumbersSummary,
     ProviderImport,
     Release,
     ResolvedAgent,
     ResolvedNumber,
+    WebhookDelivery,
+    WebhookEndpoint,
     Workspace,
 )
 
@@ -68,8 +73,10 @@ __all__ = [
     "Client",
     "Conflict",
     "Event",
+    "EventType",
     "ImportReport",
     "InboundResolution",
+    "IssuedWebhookEndpoint",
     "NewNumber",
     "NotFound",
     "Number",
@@ -88,6 +95,9 @@ __all__ = [
     "ServerError",
     "TransportError",
     "ValidationError",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEndpointChanges",
     "Workspace",
     "WorkspaceChanges",
 ]

@@ -12,6 +12,7 @@ __all__ = [
     "AgentFields",
     "NewNumber",
     "NumberChanges",
+    "WebhookEndpointChanges",
     "WorkspaceChanges",
 ]
 
@@ -73,3 +74,10 @@ class WorkspaceChanges(TypedDict, total=False):
     twilio_account_sid: str | None
     twilio_auth_token: str | None
     default_stream_url: str | None
+
+
+class WebhookEndpointChanges(TypedDict, total=False):
+    url: str
+    event_types: list[str]
+    description: str | None
+    enabled: bool
