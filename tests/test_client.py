@@ -21,6 +21,7 @@ from callplane.numbers.schemas import AttachOut, NumberOut, SummaryOut
 from callplane.providers.schemas import CandidateOut, ProviderImportOut, ReleaseOut
 from callplane.routing.router import SelectionOut
 from callplane.settings import Settings
+from callplane.webhooks.schemas import DeliveryOut, EndpointOut, EndpointWithSecret, EventTypeOut
 from callplane.workspaces.schemas import WorkspaceOut
 from tests.client_support import InProcessTransport, client_for
 from tests.helpers import Tenant
@@ -171,6 +172,30 @@ ENDPOINTS: dict[tuple[str, str], Callable[[Client], object]] = {
     ("POST", "/v1/routing/outbound"): lambda c: c.routing.select_caller_id("agt_x", "+1"),
     ("GET", "/v1/workspace"): lambda c: c.workspace.get(),
     ("PATCH", "/v1/workspace"): lambda c: c.workspace.update(name="W"),
+    ("GET", "/v1/event-types"): lambda c: c.webhook_endpoints.event_types(),
+    ("POST", "/v1/webhook-endpoints"): lambda c: c.webhook_endpoints.create("https://h.example"),
+    ("GET", "/v1/webhook-endpoints"): lambda c: list(c.webhook_endpoints.list()),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): lambda c: c.webhook_endpoints.get("we_x"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): lambda c: c.webhook_endpoints.update(
+        "we_x", enabled=False
+    ),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): lambda c: c.webhook_endpoints.delete("we_x"),
+    (
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+    ): lambda c: c.webhook_endpoints.rotate_secret("we_x"),
+    (
+        "GET",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+    ): lambda c: list(c.webhook_endpoints.list_deliveries("we_x")),
+    (
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    ): lambda c: c.webhook_endpoints.redeliver("we_x", "whd_x"),
+    (
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries/redeliver-failed",
+    ): lambda c: c.webhook_endpoints.redeliver_failed("we_x"),
 }
 NOT_FOR_CLIENTS = {("POST", "/v1/telephony/twilio/{workspace_id}/voice")}  # Twilio calls it
 
@@ -211,7 +236,7 @@ def test_the_async_client_has_the_same_methods() -> None:
     def methods(resource: object) -> set[str]:
         return {name for name in dir(resource) if not name.startswith("_")} - {"releases"}
 
-    for name in ("numbers", "agents", "routing", "events", "workspace"):
+    for name in ("numbers", "agents", "routing", "events", "workspace", "webhook_endpoints"):
         expected = methods(getattr(sync, name)) - ({"import_csv"} if name == "numbers" else set())
         assert methods(getattr(async_, name)) == expected, name
     assert methods(sync.numbers.releases) == methods(async_.numbers.releases)
@@ -230,6 +255,10 @@ def test_the_async_client_has_the_same_methods() -> None:
         (library.Release, ReleaseOut),
         (library.Workspace, WorkspaceOut),
         (library.CallerIdSelection, SelectionOut),
+        (library.WebhookEndpoint, EndpointOut),
+        (library.IssuedWebhookEndpoint, EndpointWithSecret),
+        (library.WebhookDelivery, DeliveryOut),
+        (library.EventType, EventTypeOut),
     ],
 )
 def test_results_have_every_field_of_the_server_schema(
