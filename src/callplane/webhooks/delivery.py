@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import Select, and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 from standardwebhooks import Webhook
 
@@ -268,7 +268,7 @@ class DeliveryWorker:
             )
 
     @staticmethod
-    def _due(now: dt.datetime) -> Any:
+    def _due(now: dt.datetime) -> Select[WebhookDelivery]:
         """Pending, due, to an enabled endpoint, with no earlier event of its resource waiting."""
         earlier = aliased(WebhookDelivery)
         held_back = exists().where(
