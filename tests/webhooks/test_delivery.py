@@ -167,6 +167,7 @@ def test_timeouts_connection_errors_and_429_are_retried_other_answers_fail_at_on
         "/gone": Answer(410),
         "/moved": Answer(302, headers={"location": receiver.url("/elsewhere")}),
         "/huge": Answer(200, b"x" * 50_000),
+        "/binary": Answer(200, b"ok\x00\xff"),
     }
     receiver.script = lambda request: answers[request.path]
     made = {
@@ -193,6 +194,7 @@ def test_timeouts_connection_errors_and_429_are_retried_other_answers_fail_at_on
     huge = only("/huge")
     assert huge["status"] == "succeeded"
     assert huge["response_body"] == "x" * RESPONSE_PREFIX_BYTES
+    assert only("/binary")["response_body"] == "ok\ufffd\ufffd"
     refused = deliveries(hooks, closed["id"])
     assert all(d["status"] == "pending" for d in refused)
     assert all(d["last_error"].startswith("connection failed") for d in refused)

@@ -130,12 +130,12 @@ class UnsafeAddress(Exception):
 Resolver = Callable[[str, int], Sequence[tuple[Any, ...]]]
 
 
-def _system_resolver(host: str, port: int) -> Sequence[tuple[Any, ...]]:
+def system_resolver(host: str, port: int) -> Sequence[tuple[Any, ...]]:
     return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
 def resolve_public(
-    host: str, port: int, *, allow_private: bool, resolve: Resolver = _system_resolver
+    host: str, port: int, *, allow_private: bool, resolve: Resolver = system_resolver
 ) -> AddressLike:
     """The address to connect to for ``host``: resolved now, and refused if any answer is private.
 

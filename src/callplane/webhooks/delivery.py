@@ -157,7 +157,7 @@ class Sender:
         http: httpx.Client | None = None,
     ) -> None:
         self.policy = policy
-        self.resolve = resolve
+        self.resolve = resolve or urls.system_resolver
         self.http = http or httpx.Client(
             timeout=httpx.Timeout(policy.timeout_seconds),
             follow_redirects=False,
@@ -175,7 +175,7 @@ class Sender:
                 target.host,
                 target.port or _DEFAULT_PORTS.get(target.scheme, 443),
                 allow_private=self.policy.allow_private,
-                **({"resolve": self.resolve} if self.resolve else {}),
+                resolve=self.resolve,
             )
         except (ValueError, urls.UnsafeAddress) as exc:  # the URL policy refused it
             return Outcome(False, True, f"refused: {exc}")
@@ -184,7 +184,12 @@ class Sender:
         request = self.http.build_request(
             "POST",
             target.copy_with(host=str(address)),
-            headers={**headers, "host": target.netloc.decode("ascii")},
+            # Uncompressed: the kept prefix is then readable text, and nothing is inflated.
+            headers={
+                **headers,
+                "host": target.netloc.decode("ascii"),
+                "accept-encoding": "identity",
+            },
             content=body,
             extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
         )
@@ -216,7 +221,8 @@ def _read_prefix(response: httpx.Response, deadline: float) -> str:
             break
         if time.perf_counter() > deadline:
             raise httpx.ReadTimeout("the answer took too long", request=response.request)
-    return kept[:RESPONSE_PREFIX_BYTES].decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL: an answer carrying one must still be recordable.
+    return kept[:RESPONSE_PREFIX_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 class DeliveryWorker:
