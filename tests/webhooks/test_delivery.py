@@ -195,9 +195,38 @@ def test_timeouts_connection_errors_and_429_are_retried_other_answers_fail_at_on
     assert huge["status"] == "succeeded"
     assert huge["response_body"] == "x" * RESPONSE_PREFIX_BYTES
     assert only("/binary")["response_body"] == "ok\ufffd\ufffd"
-    refused = deliveries(hooks, closed["id"])
-    assert all(d["status"] == "pending" for d in refused)
-    assert all(d["last_error"].startswith("connection failed") for d in refused)
+    tried, held = sorted(deliveries(hooks, closed["id"]), key=lambda d: -d["attempts"])
+    assert tried["status"] == "pending" and tried["last_error"].startswith("connection failed")
+    assert (held["status"], held["attempts"]) == ("pending", 0)  # the endpoint is on hold
+
+
+def test_an_unreachable_endpoint_waits_as_a_whole_and_holds_no_one_else(
+    hooks: Tenant, backend: Backend, receiver: Receiver
+) -> None:
+    dead = endpoint(hooks, f"http://127.0.0.1:{free_port()}/down", event_types=["agent.created"])
+    alive = endpoint(hooks, receiver.url(), event_types=["agent.created"])
+    for i in range(5):
+        hooks.agent(name=f"A{i}")
+    worker = worker_for(backend, rng=random.Random(5))
+    start = utcnow()
+    assert worker.run_once(start) == 6  # one try at the dead host, every message to the other
+    assert [d["status"] for d in deliveries(hooks, alive["id"])] == ["succeeded"] * 5
+    assert sorted(d["attempts"] for d in deliveries(hooks, dead["id"])) == [0, 0, 0, 0, 1]
+    assert worker.run_once(start + dt.timedelta(seconds=5)) == 0  # still on hold
+    assert worker.run_once(start + dt.timedelta(minutes=10)) == 1  # one try per backoff step
+    assert worker.run_once(start + dt.timedelta(hours=25)) == 1
+    rows = deliveries(hooks, dead["id"])
+    assert [d["status"] for d in rows] == ["failed"] * 5  # the window passed for all of them
+    assert sum(d["attempts"] for d in rows) == 3
+    assert {d["last_error"] for d in rows if d["attempts"] == 0} == {
+        "gave up: the endpoint could not be reached for the retry window"
+    }
+
+    moved = hooks.patch(f"/v1/webhook-endpoints/{dead['id']}", {"url": receiver.url("/back")})
+    assert moved.status_code == 200
+    hooks.post(f"/v1/webhook-endpoints/{dead['id']}/deliveries/redeliver-failed")
+    assert worker.run_once(start + dt.timedelta(hours=25)) == 5
+    assert len(receiver.at("/back")) == 5
 
 
 def test_redeliver_one_and_all_failed(hooks: Tenant, backend: Backend, receiver: Receiver) -> None:

@@ -15,6 +15,10 @@ Each delivery goes through three steps, like a release (callplane.providers.rele
    connection error, 408, 429 or 5xx another attempt after an exponential backoff with jitter,
    until the retry window has passed, then failed; any other answer fails at once.
 
+An attempt that gets no answer at all (timeout, refused connection, unresolvable or refused
+address) holds the whole endpoint until its retry time: a dead host costs one attempt per backoff
+step, not one timeout per waiting delivery, and other endpoints are not kept waiting behind it.
+
 A worker killed between 1 and 3 leaves a delivery that is due again when its lease expires; the
 next attempt sends it again (at least once, same ``webhook-id``, so receivers can deduplicate).
 An endpoint whose attempts have all failed for ``disable_after`` is disabled, with an event.
@@ -35,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Select, and_, exists, select, update
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from standardwebhooks import Webhook
 
@@ -104,7 +108,11 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one attempt came to; ``retry`` says whether another attempt may do better."""
+    """What one attempt came to; ``retry`` says whether another attempt may do better.
+
+    ``endpoint_wide``: the failure is the endpoint's, not this message's (no answer at all, or
+    no secret to sign with), so its other deliveries wait as long as this one.
+    """
 
     succeeded: bool
     retry: bool
@@ -112,6 +120,7 @@ class Outcome:
     status: int | None = None
     body: str | None = None
     latency_ms: int | None = None
+    endpoint_wide: bool = False
 
 
 def payload(event: Event) -> dict[str, Any]:
@@ -178,9 +187,9 @@ class Sender:
                 resolve=self.resolve,
             )
         except (ValueError, urls.UnsafeAddress) as exc:  # the URL policy refused it
-            return Outcome(False, True, f"refused: {exc}")
+            return Outcome(False, True, f"refused: {exc}", endpoint_wide=True)
         except OSError as exc:
-            return Outcome(False, True, f"cannot resolve {target.host}: {exc}")
+            return Outcome(False, True, f"cannot resolve {target.host}: {exc}", endpoint_wide=True)
         request = self.http.build_request(
             "POST",
             target.copy_with(host=str(address)),
@@ -201,9 +210,11 @@ class Sender:
             finally:
                 response.close()
         except httpx.TimeoutException:
-            return Outcome(False, True, f"timed out after {self.policy.timeout_seconds:g}s")
+            timed_out = f"timed out after {self.policy.timeout_seconds:g}s"
+            return Outcome(False, True, timed_out, endpoint_wide=True)
         except httpx.TransportError as exc:
-            return Outcome(False, True, f"connection failed: {type(exc).__name__}: {exc}"[:500])
+            failed = f"connection failed: {type(exc).__name__}: {exc}"[:500]
+            return Outcome(False, True, failed, endpoint_wide=True)
         latency = round((time.perf_counter() - started) * 1000)
         status = response.status_code
         succeeded = 200 <= status < 300
@@ -275,7 +286,8 @@ class DeliveryWorker:
 
     @staticmethod
     def _due(now: dt.datetime) -> Select[WebhookDelivery]:
-        """Pending, due, to an enabled endpoint, with no earlier event of its resource waiting."""
+        """Pending, due, to an enabled endpoint not on hold, with no earlier event of its
+        resource waiting."""
         earlier = aliased(WebhookDelivery)
         held_back = exists().where(
             and_(
@@ -292,6 +304,7 @@ class DeliveryWorker:
                 WebhookDelivery.status == "pending",
                 WebhookDelivery.next_attempt_at <= now,
                 WebhookEndpoint.enabled,
+                or_(WebhookEndpoint.held_until.is_(None), WebhookEndpoint.held_until <= now),
                 ~held_back,
             )
         )
@@ -306,7 +319,8 @@ class DeliveryWorker:
             url, secrets = endpoint.url, self._signing_secrets(endpoint)
             body = json.dumps(payload(event), separators=(",", ":"), ensure_ascii=False)
         if not secrets:
-            return Outcome(False, True, "the signing secret cannot be opened with the keyring")
+            error = "the signing secret cannot be opened with the keyring"
+            return Outcome(False, True, error, endpoint_wide=True)
         headers = signed_headers(ids.render("event", claim.event_id), body, secrets, self.clock())
         return self.sender.send(url, headers, body.encode())
 
@@ -330,10 +344,10 @@ class DeliveryWorker:
             "last_error": outcome.error[:500] if outcome.error else None,
         }
         give_up_at = claim.scheduled_at + self.policy.retry_window
+        retry_at = now + self.policy.delay(claim.attempts, self.rng)
         if outcome.succeeded:
             values.update(status="succeeded", delivered_at=now)
         elif outcome.retry and now < give_up_at:
-            retry_at = now + self.policy.delay(claim.attempts, self.rng)
             values.update(next_attempt_at=min(retry_at, give_up_at))
         else:
             values.update(status="failed")
@@ -352,7 +366,7 @@ class DeliveryWorker:
                     ids.render("webhook_delivery", claim.delivery_id),
                 )
                 return "lease_lost"
-            self._note_health(session, claim, outcome.succeeded, now)
+            self._note_health(session, claim, outcome, retry_at, now)
         if not outcome.succeeded:
             log.warning(
                 "webhook delivery %s (attempt %d) failed: %s",
@@ -363,11 +377,24 @@ class DeliveryWorker:
         return str(values.get("status", "pending"))
 
     def _note_health(
-        self, session: Session, claim: Claim, succeeded: bool, now: dt.datetime
+        self,
+        session: Session,
+        claim: Claim,
+        outcome: Outcome,
+        retry_at: dt.datetime,
+        now: dt.datetime,
     ) -> None:
-        """Track how long the endpoint has failed; disable it once that is too long."""
+        """Track how the endpoint is doing: hold it while unreachable, disable it when dead."""
         endpoint = WebhookEndpoint
-        if succeeded:
+        if outcome.endpoint_wide:
+            self._hold(session, claim, retry_at, now)
+        else:  # it answered: nothing holds its other deliveries back
+            session.execute(
+                update(endpoint)
+                .where(endpoint.id == claim.endpoint_id, endpoint.held_until.is_not(None))
+                .values(held_until=None)
+            )
+        if outcome.succeeded:
             session.execute(
                 update(endpoint)
                 .where(endpoint.id == claim.endpoint_id, endpoint.failing_since.is_not(None))
@@ -402,6 +429,32 @@ class DeliveryWorker:
                 ids.render("webhook_endpoint", claim.endpoint_id),
                 self.policy.disable_after,
             )
+
+    def _hold(
+        self, session: Session, claim: Claim, retry_at: dt.datetime, now: dt.datetime
+    ) -> None:
+        """An endpoint that cannot be reached waits as a whole, so a dead host costs one attempt
+        per backoff step rather than one timeout per waiting delivery; deliveries whose retry
+        window passed while it waited are given up."""
+        session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == claim.endpoint_id)
+            .values(held_until=retry_at)
+        )
+        session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.endpoint_id == claim.endpoint_id,
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.lease_id.is_(None),
+                WebhookDelivery.scheduled_at <= now - self.policy.retry_window,
+            )
+            .values(
+                status="failed",
+                last_error="gave up: the endpoint could not be reached for the retry window",
+                updated_at=utcnow(),
+            )
+        )
 
     def run_once(self, now: dt.datetime | None = None, *, limit: int = 100) -> int:
         """Attempt every due delivery (up to ``limit``); returns how many were attempted."""

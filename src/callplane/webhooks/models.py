@@ -44,6 +44,9 @@ class WebhookEndpoint(Timestamped, Base):
     previous_secret: Mapped[str | None] = mapped_column(EncryptedText)
     previous_secret_expires_at: Mapped[dt.datetime | None]
     failing_since: Mapped[dt.datetime | None]
+    # Set when the last attempt got no answer at all: no delivery to the endpoint is tried
+    # before then (callplane.webhooks.delivery).
+    held_until: Mapped[dt.datetime | None]
 
 
 class WebhookDelivery(Timestamped, Base):

@@ -120,12 +120,13 @@ def get_endpoint(
 def update_endpoint(
     session: Session, actor: Actor, ref: str, changes: dict[str, Any], *, allow_http: bool
 ) -> WebhookEndpoint:
-    """A partial update; enabling an endpoint forgets its failures (it starts afresh)."""
+    """A partial update; enabling an endpoint or changing its URL forgets its failures."""
     endpoint = get_endpoint(session, actor, ref, lock=True)
     before = snapshot(endpoint)
     if "url" in changes:
         check_scheme(changes["url"], allow_http)
         endpoint.url = changes["url"]
+        endpoint.held_until = None  # a new address is worth trying at once
     if "event_types" in changes:
         endpoint.event_types = check_event_types(changes["event_types"])
     if "description" in changes:
@@ -133,7 +134,7 @@ def update_endpoint(
     if "enabled" in changes and changes["enabled"] != endpoint.enabled:
         endpoint.enabled = changes["enabled"]
         endpoint.disabled_reason = None if endpoint.enabled else "manual"
-        endpoint.failing_since = None
+        endpoint.failing_since, endpoint.held_until = None, None
     endpoint.updated_at = utcnow()
     session.flush()
     outbox.forget(session, actor.workspace_id)
