@@ -87,6 +87,7 @@ def settings_for(backend: Backend) -> Settings:
         database_url=backend.url,
         secret_key=SECRET,  # type: ignore[arg-type]
         release_worker=False,  # tests drive the release worker themselves
+        webhooks_worker=False,  # and the webhook delivery worker
     )
 
 

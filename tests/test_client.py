@@ -29,6 +29,7 @@ from callplane.reputation.schemas import (
 )
 from callplane.routing.router import SelectionOut
 from callplane.settings import Settings
+from callplane.webhooks.schemas import DeliveryOut, EndpointOut, EndpointWithSecret, EventTypeOut
 from callplane.workspaces.schemas import WorkspaceOut
 from tests.client_support import InProcessTransport, client_for
 from tests.helpers import Tenant
@@ -190,6 +191,30 @@ ENDPOINTS: dict[tuple[str, str], Callable[[Client], object]] = {
     ),
     ("GET", "/v1/workspace"): lambda c: c.workspace.get(),
     ("PATCH", "/v1/workspace"): lambda c: c.workspace.update(name="W"),
+    ("GET", "/v1/event-types"): lambda c: c.webhook_endpoints.event_types(),
+    ("POST", "/v1/webhook-endpoints"): lambda c: c.webhook_endpoints.create("https://h.example"),
+    ("GET", "/v1/webhook-endpoints"): lambda c: list(c.webhook_endpoints.list()),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): lambda c: c.webhook_endpoints.get("we_x"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): lambda c: c.webhook_endpoints.update(
+        "we_x", enabled=False
+    ),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): lambda c: c.webhook_endpoints.delete("we_x"),
+    (
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+    ): lambda c: c.webhook_endpoints.rotate_secret("we_x"),
+    (
+        "GET",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+    ): lambda c: list(c.webhook_endpoints.list_deliveries("we_x")),
+    (
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    ): lambda c: c.webhook_endpoints.redeliver("we_x", "whd_x"),
+    (
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries/redeliver-failed",
+    ): lambda c: c.webhook_endpoints.redeliver_failed("we_x"),
 }
 NOT_FOR_CLIENTS = {  # Twilio calls them
     ("POST", "/v1/telephony/twilio/{workspace_id}/voice"),
@@ -233,7 +258,7 @@ def test_the_async_client_has_the_same_methods() -> None:
     def methods(resource: object) -> set[str]:
         return {name for name in dir(resource) if not name.startswith("_")} - {"releases"}
 
-    for name in ("numbers", "agents", "routing", "events", "workspace"):
+    for name in ("numbers", "agents", "routing", "events", "workspace", "webhook_endpoints"):
         expected = methods(getattr(sync, name)) - ({"import_csv"} if name == "numbers" else set())
         assert methods(getattr(async_, name)) == expected, name
     assert methods(sync.numbers.releases) == methods(async_.numbers.releases)
@@ -258,6 +283,10 @@ def test_the_async_client_has_the_same_methods() -> None:
         (library.CallerIdPolicy, PolicyOut),
         (library.OutcomeFigures, TallyOut),
         (library.CallerIdCaps, CapsOut),
+        (library.WebhookEndpoint, EndpointOut),
+        (library.IssuedWebhookEndpoint, EndpointWithSecret),
+        (library.WebhookDelivery, DeliveryOut),
+        (library.EventType, EventTypeOut),
     ],
 )
 def test_results_have_every_field_of_the_server_schema(

@@ -38,6 +38,9 @@ from callplane.routing import router as routing_api
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector
 from callplane.settings import Settings, get_settings
+from callplane.webhooks.delivery import DeliveryWorker, Policy
+from callplane.webhooks.router import catalog_router as event_types_router
+from callplane.webhooks.router import router as webhooks_router
 from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.router import router as workspace_router
 
@@ -82,14 +85,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, in_flight + 8)
-        worker = None
+        workers = []
         if settings.release_worker:  # releases of deleted numbers, in this process
-            worker = BackgroundWorker(
-                ReleaseWorker(
-                    database, providers, policy_from(providers), recover(database, providers)
-                ),
-                settings.release_poll_seconds,
+            workers.append(
+                BackgroundWorker(
+                    ReleaseWorker(
+                        database, providers, policy_from(providers), recover(database, providers)
+                    ),
+                    settings.release_poll_seconds,
+                )
             )
+        if settings.webhooks_worker:  # the webhook outbox, in this process
+            deliveries = DeliveryWorker(database, Policy.of(settings))
+            workers.append(
+                BackgroundWorker(deliveries, settings.webhooks_poll_seconds, "webhook-worker")
+            )
+        for worker in workers:
             worker.start()
         pruning = asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS))
         health_changes = asyncio.create_task(
@@ -101,7 +112,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             pruning.cancel()
             health_changes.cancel()
             hot_pool.close()
-            if worker is not None:
+            for worker in workers:
                 worker.stop()
             await app.state.rate_limiter.close()
 
@@ -146,6 +157,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         numbers_router,
         events_router,
         workspace_router,
+        webhooks_router,
+        event_types_router,
     ):
         app.include_router(router)
     compat.install(app)

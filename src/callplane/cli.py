@@ -7,6 +7,7 @@ key comes to exist); everything else goes through a running server with ``callpl
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Annotated, NoReturn
 
@@ -14,7 +15,7 @@ import typer
 import uvicorn
 from rich.table import Table
 
-from callplane.commands import agents, events, numbers, routing
+from callplane.commands import agents, events, numbers, routing, webhooks
 from callplane.commands.database import migrate as migrate_database
 from callplane.commands.database import require_schema, transaction
 from callplane.commands.exit_codes import ExitCode
@@ -29,6 +30,7 @@ from callplane.numbers.ownership_cli import verify_number
 from callplane.providers.recovery_cli import reconcile
 from callplane.providers.releases import run_worker
 from callplane.settings import get_settings
+from callplane.webhooks.delivery import run_worker as run_delivery_worker
 from callplane.workspaces import service as workspaces
 
 EPILOG = (
@@ -47,6 +49,7 @@ app.add_typer(numbers.app, name="numbers")
 app.add_typer(agents.app, name="agents")
 app.add_typer(routing.app, name="route")
 app.add_typer(events.app, name="events")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("re-encrypt-secrets")(reencrypt_secrets)
 app.command("verify-number")(verify_number)
 app.command("reconcile")(reconcile)
@@ -218,14 +221,28 @@ def key_revoke(key_id: str) -> None:
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option(help="Work the due releases once, then exit.")] = False,
+    once: Annotated[
+        bool, typer.Option(help="Work the due releases and webhook deliveries once, then exit.")
+    ] = False,
 ) -> None:
-    """Release deleted numbers at their providers (for deployments that run it apart)."""
+    """Release deleted numbers and deliver webhooks (for deployments that run them apart)."""
     settings = get_settings()
     require_schema(settings.database_url)
-    done = run_worker(settings, once=once)
     if once:
-        console.print(f"{done} release(s) attempted")
+        done = run_worker(settings, once=True)
+        sent = run_delivery_worker(settings, once=True)
+        console.print(f"{done} release(s) attempted, {sent} webhook delivery attempt(s)")
+        return
+    stop = threading.Event()
+    deliveries = threading.Thread(
+        target=run_delivery_worker, args=(settings,), kwargs={"stop": stop}, name="webhook-worker"
+    )
+    deliveries.start()
+    try:
+        run_worker(settings)  # until SIGTERM or Ctrl-C
+    finally:
+        stop.set()
+        deliveries.join()
 
 
 def _print_rows(rows: Sequence[Mapping[str, object]], json_output: bool, title: str) -> None:

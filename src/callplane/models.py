@@ -9,6 +9,7 @@ from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
 from callplane.reputation.models import CallerIdPolicy
 from callplane.routing.call_legs import AnsweredCallLeg
 from callplane.routing.models import CallerIdSelection
+from callplane.webhooks.models import WebhookDelivery, WebhookEndpoint
 from callplane.workspaces.models import ApiKey, Workspace
 
 __all__ = [
@@ -25,5 +26,7 @@ __all__ = [
     "PurchaseIntent",
     "ReleaseJob",
     "SandboxNumber",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workspace",
 ]

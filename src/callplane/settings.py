@@ -79,6 +79,21 @@ class Settings(BaseSettings):
     # A purchase intent still pending after this long belongs to a request that died: the
     # worker settles it with the provider (callplane.providers.recovery).
     purchase_recovery_after_seconds: float = Field(default=600.0, ge=0)
+    # Outgoing webhooks (callplane.webhooks, docs/webhooks.md): the delivery worker's policy.
+    webhooks_worker: bool = True  # run the delivery worker inside `callplane serve`
+    webhooks_allow_http: bool = False  # endpoints may use plain http:// (development only)
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0)
+    # One attempt: connecting, sending and reading the answer, each bounded by this.
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhooks_backoff_seconds: float = Field(default=30.0, gt=0)
+    webhooks_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # A delivery is retried this long after its event, then given up as failed.
+    webhooks_retry_hours: float = Field(default=24.0, gt=0)
+    # An endpoint whose every attempt has failed for this long is disabled.
+    webhooks_disable_after_hours: float = Field(default=120.0, gt=0)
+    # A claimed attempt belongs to its worker this long; a killed worker's attempt is due again
+    # after it, so it must outlast an attempt (timeout_seconds) by a margin.
+    webhooks_lease_seconds: float = Field(default=60.0, gt=0)
 
     # Test hook for bench/caller_id_reputation.py: each request may name the time the server
     # takes as now (X-Callplane-Simulated-Time, core/clock.py). Refused in production.
@@ -110,6 +125,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CALLPLANE_SIMULATED_CLOCK lets a client choose the server's time; it is a "
                 "simulation hook and cannot be turned on with CALLPLANE_ENV=production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        if self.webhooks_lease_seconds < 2 * self.webhooks_timeout_seconds:
+            raise ValueError(
+                "CALLPLANE_WEBHOOKS_LEASE_SECONDS must be at least twice "
+                "CALLPLANE_WEBHOOKS_TIMEOUT_SECONDS, or a slow attempt could be sent twice"
             )
         return self
 

@@ -33,6 +33,7 @@ from callplane.client._params import (
     CallerIdPolicyChanges,
     NewNumber,
     NumberChanges,
+    WebhookEndpointChanges,
     WorkspaceChanges,
 )
 from callplane.client._types import (
@@ -45,7 +46,9 @@ from callplane.client._types import (
     CallerIdSelection,
     CallOutcome,
     Event,
+    EventType,
     InboundResolution,
+    IssuedWebhookEndpoint,
     Number,
     NumberHealth,
     NumbersSummary,
@@ -54,6 +57,8 @@ from callplane.client._types import (
     Release,
     ResolvedAgent,
     ResolvedNumber,
+    WebhookDelivery,
+    WebhookEndpoint,
     Workspace,
 )
 
@@ -80,8 +85,10 @@ __all__ = [
     "Client",
     "Conflict",
     "Event",
+    "EventType",
     "ImportReport",
     "InboundResolution",
+    "IssuedWebhookEndpoint",
     "NewNumber",
     "NotFound",
     "Number",
@@ -102,6 +109,9 @@ __all__ = [
     "ServerError",
     "TransportError",
     "ValidationError",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEndpointChanges",
     "Workspace",
     "WorkspaceChanges",
 ]

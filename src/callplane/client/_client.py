@@ -23,6 +23,7 @@ from callplane.client._resources.agents import Agents, AsyncAgents
 from callplane.client._resources.events import AsyncEvents, Events
 from callplane.client._resources.numbers import AsyncNumbers, Numbers
 from callplane.client._resources.routing import AsyncRouting, Routing
+from callplane.client._resources.webhook_endpoints import AsyncWebhookEndpoints, WebhookEndpoints
 from callplane.client._resources.workspace import AsyncWorkspaceResource, WorkspaceResource
 
 __all__ = ["AsyncClient", "Client"]
@@ -43,6 +44,7 @@ class Client(BaseClient):
     routing: Routing
     events: Events
     workspace: WorkspaceResource
+    webhook_endpoints: WebhookEndpoints
 
     def __init__(
         self,
@@ -67,6 +69,7 @@ class Client(BaseClient):
         self.routing = Routing(self)
         self.events = Events(self)
         self.workspace = WorkspaceResource(self)
+        self.webhook_endpoints = WebhookEndpoints(self)
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
@@ -144,6 +147,7 @@ class AsyncClient(BaseClient):
     routing: AsyncRouting
     events: AsyncEvents
     workspace: AsyncWorkspaceResource
+    webhook_endpoints: AsyncWebhookEndpoints
 
     def __init__(
         self,
@@ -168,6 +172,7 @@ class AsyncClient(BaseClient):
         self.routing = AsyncRouting(self)
         self.events = AsyncEvents(self)
         self.workspace = AsyncWorkspaceResource(self)
+        self.webhook_endpoints = AsyncWebhookEndpoints(self)
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None

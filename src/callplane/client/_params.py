@@ -12,6 +12,7 @@ __all__ = [
     "AgentFields",
     "NewNumber",
     "NumberChanges",
+    "WebhookEndpointChanges",
     "WorkspaceChanges",
 ]
 
@@ -87,3 +88,10 @@ class CallerIdPolicyChanges(TypedDict, total=False):
     cooldown_hours: float
     warming_daily_caps: list[int]
     sticky_window_hours: float
+
+
+class WebhookEndpointChanges(TypedDict, total=False):
+    url: str
+    event_types: list[str]
+    description: str | None
+    enabled: bool

@@ -21,7 +21,9 @@ __all__ = [
     "CallerIdPolicy",
     "CallerIdSelection",
     "Event",
+    "EventType",
     "InboundResolution",
+    "IssuedWebhookEndpoint",
     "Number",
     "NumberHealth",
     "NumbersSummary",
@@ -30,6 +32,8 @@ __all__ = [
     "Release",
     "ResolvedAgent",
     "ResolvedNumber",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workspace",
 ]
 
@@ -279,3 +283,50 @@ class CallerIdPolicy(Model):
     cooldown_hours: float
     warming_daily_caps: list[int]
     sticky_window_hours: float
+
+
+class WebhookEndpoint(Model):
+    """Where the workspace's events are posted; the secret shows only as a hint."""
+
+    id: str
+    workspace_id: str
+    url: str
+    description: str | None
+    event_types: list[str]
+    enabled: bool
+    disabled_reason: Literal["manual", "failing"] | None
+    secret_hint: str | None
+    previous_secret_expires_at: dt.datetime | None
+    failing_since: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class IssuedWebhookEndpoint(WebhookEndpoint):
+    """An endpoint just created or rotated, with its signing secret (shown this once)."""
+
+    secret: str
+
+
+class WebhookDelivery(Model):
+    """One event sent (or being sent) to one endpoint, and how its attempts went."""
+
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    response_status: int | None
+    response_body: str | None
+    latency_ms: int | None
+    last_error: str | None
+    next_attempt_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class EventType(Model):
+    type: str
+    description: str

@@ -158,8 +158,8 @@ def reseal_all(session: Session, metadata: MetaData, keyring: Keyring) -> int:
         if not sealed:
             continue
         (primary_key,) = model_table.primary_key.columns  # secrets live in single-key tables
-        key = column(primary_key.name, primary_key.type)
-        for name in sealed:
+        for name in sealed:  # a column object belongs to one table(): a fresh key each time
+            key = column(primary_key.name, primary_key.type)
             raw = table(model_table.name, key, column(name, Text()))
             rows = session.execute(select(key, raw.c[name]).where(raw.c[name].is_not(None)))
             for row_key, token in rows.all():

@@ -20,6 +20,8 @@ PREFIXES = {
     "event": "evt",
     "release": "rel",
     "selection": "sel",
+    "webhook_endpoint": "we",
+    "webhook_delivery": "whd",
 }
 
 

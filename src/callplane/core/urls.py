@@ -12,7 +12,8 @@ The check looks at the URL as written: IP literals in every spelling a resolver 
 and the names that always mean this machine or the local network. It does not resolve DNS: a
 public name can point at a private address, and can change after the check, so code that
 connects to a stored URL checks the address it actually connects to with
-``is_public_address`` (see docs/security.md, "Outbound URLs").
+``is_public_address``, or resolves and checks it in one step with ``resolve_public`` (the
+webhook sender does, at every attempt; see docs/security.md, "Outbound URLs").
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic_core import PydanticCustomError
@@ -59,8 +62,11 @@ def _embedded_ipv4(address: AddressLike) -> ipaddress.IPv4Address | None:
     return address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
 
 
-def check_url(value: str, schemes: tuple[str, ...]) -> str:
-    """``value`` unchanged when it may be stored; otherwise a validation error saying why."""
+def check_url(value: str, schemes: tuple[str, ...], *, allow_private: bool | None = None) -> str:
+    """``value`` unchanged when it may be stored; otherwise a validation error saying why.
+
+    ``allow_private`` overrides the request's policy (code outside a request passes its own).
+    """
     parts = urlsplit(value)
     if parts.scheme.lower() not in schemes:
         raise _refused("url_scheme", f"must be a {' or '.join(schemes)} URL")
@@ -73,7 +79,7 @@ def check_url(value: str, schemes: tuple[str, ...]) -> str:
         raise _refused("url_host", f"has an invalid host or port ({exc})") from exc
     if not host:
         raise _refused("url_host", "has no host")
-    check_host(host)
+    check_host(host, allow_private=allow_private)
     return value
 
 
@@ -93,9 +99,9 @@ def check_sip_uri(value: str) -> str:
     return value
 
 
-def check_host(host: str) -> None:
+def check_host(host: str, *, allow_private: bool | None = None) -> None:
     """Refuse a host that names this machine or a private network (see the module docstring)."""
-    if allow_private_urls.get():
+    if allow_private_urls.get() if allow_private is None else allow_private:
         return
     host = host.lower().rstrip(".")
     address = _as_address(host)
@@ -115,6 +121,44 @@ def check_host(host: str) -> None:
             f"host {host} names this machine or a local network; set "
             "CALLPLANE_ALLOW_PRIVATE_URLS=true to allow private URLs",
         )
+
+
+class UnsafeAddress(Exception):
+    """A host name that resolves to an address the URL policy refuses."""
+
+
+Resolver = Callable[[str, int], Sequence[tuple[Any, ...]]]
+
+
+def system_resolver(host: str, port: int) -> Sequence[tuple[Any, ...]]:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def resolve_public(
+    host: str, port: int, *, allow_private: bool, resolve: Resolver = system_resolver
+) -> AddressLike:
+    """The address to connect to for ``host``: resolved now, and refused if any answer is private.
+
+    A caller connects to the returned address itself (not to the name again), so the name
+    cannot change between this check and the connection. Raises UnsafeAddress, or OSError when
+    the name does not resolve.
+    """
+    literal = _as_address(host.lower().rstrip("."))
+    found = (
+        [literal]
+        if literal is not None
+        else [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in resolve(host, port)]
+    )
+    if not found:
+        raise OSError(f"{host} has no address")
+    if not allow_private:
+        for address in found:
+            if not is_public_address(address):
+                raise UnsafeAddress(
+                    f"{host} resolves to a non-public address ({_kind(address)}); set "
+                    "CALLPLANE_ALLOW_PRIVATE_URLS=true to allow private URLs"
+                )
+    return found[0]
 
 
 def _as_address(host: str) -> AddressLike | None:

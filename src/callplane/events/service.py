@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
+from callplane.core import ids
 from callplane.core.context import Actor
+from callplane.core.db import utcnow
 from callplane.core.pagination import Page, keyset_page
 from callplane.core.tenancy import scoped
 from callplane.events.models import Event
+from callplane.webhooks import outbox
 
 
 def record(
@@ -24,7 +27,10 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> Event:
+    """Add the event to the change's transaction, and queue it for the webhooks that want it."""
     event = Event(
+        id=ids.new_uuid(),
+        created_at=utcnow(),
         workspace_id=actor.workspace_id,
         type=type_,
         actor_key_id=actor.key_id,
@@ -34,6 +40,7 @@ def record(
         after=after,
     )
     session.add(event)
+    outbox.enqueue(session, event)
     return event
 
 

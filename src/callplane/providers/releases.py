@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -272,17 +273,23 @@ def _describe(error: DomainError) -> str:
     return f"{error.code}: {error.message}"[:2000]
 
 
-class BackgroundWorker:
-    """The release worker as a daemon thread, for ``callplane serve``."""
+class Runs(Protocol):
+    """A worker loop that runs until its event is set (releases, webhook deliveries)."""
 
-    def __init__(self, worker: ReleaseWorker, poll_seconds: float) -> None:
+    def run(self, stop: threading.Event, poll_seconds: float) -> None: ...
+
+
+class BackgroundWorker:
+    """A worker loop as a daemon thread, for ``callplane serve``."""
+
+    def __init__(self, worker: Runs, poll_seconds: float, name: str = "release-worker") -> None:
         self._worker = worker
         self._poll = poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._worker.run,
             args=(self._stop, poll_seconds),
-            name="release-worker",
+            name=name,
             daemon=True,
         )
 

@@ -1,0 +1,78 @@
+"""The outbox: every recorded event becomes one delivery per subscribed, enabled endpoint.
+
+``callplane.events.service.record`` calls ``enqueue`` in the transaction that records the event,
+so a delivery exists exactly when the change it reports committed: nothing is sent for a change
+that rolled back, and nothing committed is left unsent. The delivery worker
+(``callplane.webhooks.delivery``) reads the rows afterwards.
+
+A transaction that records many events (a batch import) reads the workspace's endpoints once:
+they are cached on the session until the transaction ends, and a change to an endpoint drops
+the cache (``forget``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from callplane.core import ids
+from callplane.events.catalog import ALL
+from callplane.events.models import Event
+from callplane.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+_CACHE = "callplane.webhook_subscribers"
+
+Subscribers = list[tuple[uuid.UUID, list[str]]]
+
+
+def enqueue(session: Session, recorded: Event) -> None:
+    """Queue ``recorded`` (with its id and time set) for every endpoint that wants its type."""
+    for endpoint_id, types in _subscribers(session, recorded.workspace_id):
+        if ALL in types or recorded.type in types:
+            session.add(
+                WebhookDelivery(
+                    id=ids.new_uuid(),
+                    workspace_id=recorded.workspace_id,
+                    endpoint_id=endpoint_id,
+                    event_id=recorded.id,
+                    event_type=recorded.type,
+                    resource_key=resource_key(recorded.resource_ids, recorded.id),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=recorded.created_at,
+                    scheduled_at=recorded.created_at,
+                    created_at=recorded.created_at,
+                    updated_at=recorded.created_at,
+                )
+            )
+
+
+def resource_key(resource_ids: list[str], event_id: uuid.UUID) -> str:
+    """What deliveries are ordered by: the event's first resource, else the event alone."""
+    return resource_ids[0][:200] if resource_ids else ids.render("event", event_id)
+
+
+def forget(session: Session, workspace_id: uuid.UUID) -> None:
+    """Drop the cached endpoints of a workspace (after creating or changing one)."""
+    session.info.get(_CACHE, {}).pop(workspace_id, None)
+
+
+def _subscribers(session: Session, workspace_id: uuid.UUID) -> Subscribers:
+    cache: dict[uuid.UUID, Subscribers] = session.info.setdefault(_CACHE, {})
+    if workspace_id not in cache:
+        with session.no_autoflush:
+            rows = session.execute(
+                select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+                    WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.enabled
+                )
+            )
+            cache[workspace_id] = [(endpoint_id, list(types)) for endpoint_id, types in rows]
+    return cache[workspace_id]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end_of_transaction(session: Session, _transaction: SessionTransaction, *_: Any) -> None:
+    session.info.pop(_CACHE, None)

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: the API, the outbox, the delivery worker."""
