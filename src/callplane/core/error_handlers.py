@@ -14,10 +14,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from callplane.core.conditional import NotModified
 from callplane.core.envelope import error_body
 from callplane.core.errors import Conflict, DomainError, InvalidInput
 
@@ -41,6 +42,8 @@ class Problem:
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
         if isinstance(self.details, dict) and "retry_after" in self.details:
             headers["Retry-After"] = str(self.details["retry_after"])
+        if self.status == 412 and isinstance(self.details, dict) and "etag" in self.details:
+            headers["ETag"] = str(self.details["etag"])
         headers.update(self.extra_headers)
         return headers
 
@@ -109,6 +112,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return render_problem(request, _as_problem(exc))
+
+    @app.exception_handler(NotModified)
+    async def _not_modified(_request: Request, exc: NotModified) -> Response:
+        return Response(status_code=304, headers={"ETag": exc.etag})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
