@@ -27,6 +27,7 @@ from callplane.core.middleware import (
 from callplane.core.openapi import declare_errors
 from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
+from callplane.idempotency import service as idempotency
 from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
 from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from, recover
@@ -87,11 +88,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 settings.release_poll_seconds,
             )
             worker.start()
-        pruning = asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS))
+        pruning = (
+            asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS)),
+            asyncio.create_task(idempotency.prune_every(database, PRUNE_SECONDS)),
+        )
         try:
             yield
         finally:
-            pruning.cancel()
+            for task in pruning:
+                task.cancel()
             hot_pool.close()
             if worker is not None:
                 worker.stop()

@@ -10,14 +10,15 @@ from callplane.core import conditional
 from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHeaders
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
+from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import assignments
 from callplane.numbers import service as numbers
 from callplane.numbers.schemas import AttachOut, AttachRequest, NumberOut
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = APIRouter(prefix="/v1/agents", tags=["agents"], route_class=IdempotentRoute)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[IDEMPOTENCY_KEY])
 def create_agent(body: AgentCreate, actor: CurrentActor, session: DbSession) -> Envelope[AgentOut]:
     return ok(AgentOut.of(service.create_agent(session, actor, body.fields())), actor)
 
@@ -91,7 +92,7 @@ def list_agent_numbers(
     return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
 
 
-@router.put("/{agent_id}/numbers")
+@router.put("/{agent_id}/numbers", dependencies=[IDEMPOTENCY_KEY])
 def attach_numbers(
     agent_id: str, body: AttachRequest, actor: CurrentActor, session: DbSession
 ) -> Envelope[AttachOut]:

@@ -96,7 +96,9 @@ class Client(BaseClient):
 
     def _call(self, call: Call[T]) -> T:
         request_id = new_request_id()
-        response = self._send(call.method, call.path, call.params, call.json, request_id)
+        response = self._send(
+            call.method, call.path, call.params, call.json, request_id, call.idempotency_key
+        )
         return self._result(call, response, request_id)
 
     def _list(self, call: Call[list[T]]) -> Pager[T]:
@@ -115,17 +117,20 @@ class Client(BaseClient):
         params: dict[str, object] | None,
         json: object,
         request_id: str,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
-            request = self._build_request(self._http, method, path, params, json, request_id)
+            request = self._build_request(
+                self._http, method, path, params, json, request_id, idempotency_key
+            )
             outcome: httpx.Response | httpx.TransportError
             try:
                 outcome = self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            delay = self._retry_delay(method, attempt, outcome)
+            delay = self._retry_delay(method, attempt, outcome, keyed=idempotency_key is not None)
             if delay is None:
                 if isinstance(outcome, httpx.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome
@@ -197,7 +202,9 @@ class AsyncClient(BaseClient):
 
     async def _call(self, call: Call[T]) -> T:
         request_id = new_request_id()
-        response = await self._send(call.method, call.path, call.params, call.json, request_id)
+        response = await self._send(
+            call.method, call.path, call.params, call.json, request_id, call.idempotency_key
+        )
         return self._result(call, response, request_id)
 
     def _list(self, call: Call[list[T]]) -> AsyncPager[T]:
@@ -216,17 +223,20 @@ class AsyncClient(BaseClient):
         params: dict[str, object] | None,
         json: object,
         request_id: str,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
-            request = self._build_request(self._http, method, path, params, json, request_id)
+            request = self._build_request(
+                self._http, method, path, params, json, request_id, idempotency_key
+            )
             outcome: httpx.Response | httpx.TransportError
             try:
                 outcome = await self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            delay = self._retry_delay(method, attempt, outcome)
+            delay = self._retry_delay(method, attempt, outcome, keyed=idempotency_key is not None)
             if delay is None:
                 if isinstance(outcome, httpx.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome

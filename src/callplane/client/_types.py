@@ -60,6 +60,9 @@ class Number(Model):
     max_calls_per_day: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # For If-Match (servers before versions send neither).
+    version: int | None = None
+    etag: str | None = None
 
 
 class Agent(Model):
@@ -83,6 +86,8 @@ class Agent(Model):
     outbound_strategy: str
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
+    version: int | None = None
+    etag: str | None = None
 
 
 class AttachResult(Model):

@@ -111,7 +111,7 @@ def problem_from_validation(exc: RequestValidationError) -> Problem:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return render_problem(request, _as_problem(exc))
+        return render_problem(request, problem_of(exc))
 
     @app.exception_handler(NotModified)
     async def _not_modified(_request: Request, exc: NotModified) -> Response:
@@ -140,7 +140,7 @@ def install(app: FastAPI) -> None:
         log.info("integrity conflict: %s", type(exc.orig).__name__)
         return render_problem(
             request,
-            _as_problem(
+            problem_of(
                 Conflict(
                     "concurrent_modification",
                     "a concurrent request changed the same resource; nothing was changed, retry",
@@ -154,7 +154,7 @@ def install(app: FastAPI) -> None:
         log.info("database refused a value: %s", type(exc.orig).__name__)
         return render_problem(
             request,
-            _as_problem(
+            problem_of(
                 InvalidInput(
                     "unstorable_value",
                     "a value in the request cannot be stored; nothing was changed",
@@ -167,7 +167,7 @@ def install(app: FastAPI) -> None:
         if _is_retryable(exc):
             return render_problem(
                 request,
-                _as_problem(
+                problem_of(
                     Conflict(
                         "concurrent_modification",
                         "the database aborted this request to resolve a conflict; retry",
@@ -212,7 +212,7 @@ def _allowed_methods(request: Request, fallback: str) -> str:
     return ", ".join(sorted(best[1])) if best else fallback
 
 
-def _as_problem(exc: DomainError) -> Problem:
+def problem_of(exc: DomainError) -> Problem:
     return Problem(exc.status, exc.code, exc.message, exc.details or None)
 
 

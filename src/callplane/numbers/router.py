@@ -8,6 +8,7 @@ from callplane.core import conditional
 from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHeaders
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
+from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import assignments, service
 from callplane.numbers.schemas import (
     AssignRequest,
@@ -20,17 +21,17 @@ from callplane.numbers.schemas import (
 )
 from callplane.numbers.summary import summarize
 
-router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
+router = APIRouter(prefix="/v1/numbers", tags=["numbers"], route_class=IdempotentRoute)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[IDEMPOTENCY_KEY])
 def import_number(
     body: NumberCreate, actor: CurrentActor, session: DbSession
 ) -> Envelope[NumberOut]:
     return ok(NumberOut.of(service.import_number(session, actor, body.to_input())), actor)
 
 
-@router.post("/batch", status_code=201)
+@router.post("/batch", status_code=201, dependencies=[IDEMPOTENCY_KEY])
 def import_batch(
     body: NumberBatch, actor: CurrentActor, session: DbSession
 ) -> Envelope[list[NumberOut]]:
@@ -58,7 +59,7 @@ def list_numbers(
     return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
 
 
-@router.post("/assign")
+@router.post("/assign", dependencies=[IDEMPOTENCY_KEY])
 def assign_number(
     body: AssignRequest, actor: CurrentActor, session: DbSession
 ) -> Envelope[NumberOut]:
@@ -68,7 +69,7 @@ def assign_number(
     return ok(NumberOut.of(result), actor)
 
 
-@router.post("/unassign")
+@router.post("/unassign", dependencies=[IDEMPOTENCY_KEY])
 def unassign_number(
     body: UnassignRequest, actor: CurrentActor, session: DbSession
 ) -> Envelope[NumberOut]:
