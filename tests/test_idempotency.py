@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,9 @@ def keyed(tenant: Tenant, method: str, path: str, body: Any, key: str, **headers
     )
 
 
-def count(tenant: Tenant, sql: str) -> int:
+def count(tenant: Tenant, sql: str, **params: Any) -> int:
     with tenant.backend.database.engine.connect() as connection:
-        return int(connection.execute(text(sql)).scalar_one())
+        return int(connection.execute(text(sql), params).scalar_one())
 
 
 def same_answer(first: httpx.Response, again: httpx.Response) -> None:
@@ -386,23 +386,18 @@ def test_a_request_while_its_key_is_in_flight_is_409_on_postgresql(tenant: Tenan
         holder.execute(
             text("SELECT id FROM phone_numbers WHERE id = :id FOR UPDATE"), {"id": number_id}
         )
-        results: dict[str, httpx.Response] = {}
-
-        def first(body: Any = body, key: str = key) -> None:
-            results["first"] = keyed(tenant, "POST", "/v1/numbers/assign", body, key)
-
-        thread = threading.Thread(target=first)
-        thread.start()
-        _wait_for_advisory_lock(tenant, key)
-        second = keyed(tenant, "POST", "/v1/numbers/assign", body, key)
-        assert second.status_code == 409, second.text
-        assert error_code(second) == "idempotency_request_in_flight"
-        transaction.rollback()
-        holder.close()
-        thread.join(30)
-        assert results["first"].status_code == 200, results["first"].text
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(keyed, tenant, "POST", "/v1/numbers/assign", body, key)
+            _wait_for_advisory_lock(tenant, key)
+            second = keyed(tenant, "POST", "/v1/numbers/assign", body, key)
+            assert second.status_code == 409, second.text
+            assert error_code(second) == "idempotency_request_in_flight"
+            transaction.rollback()
+            holder.close()
+            first = pending.result(30)
+        assert first.status_code == 200, first.text
         third = keyed(tenant, "POST", "/v1/numbers/assign", body, key)
-        same_answer(results["first"], third)
+        same_answer(first, third)
     assert len(tenant.events("number.assigned")) == 20
 
 
@@ -418,11 +413,11 @@ def _wait_for_advisory_lock(tenant: Tenant, key: str) -> None:
     unsigned = lock % 2**64
     sql = (
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
-        f" AND classid::bigint = {unsigned >> 32} AND objid::bigint = {unsigned & 0xFFFFFFFF}"
+        " AND classid::bigint = :high AND objid::bigint = :low"
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if count(tenant, sql):
+        if count(tenant, sql, high=unsigned >> 32, low=unsigned & 0xFFFFFFFF):
             return
         time.sleep(0.005)
     raise AssertionError(f"the request with key {key} never took its lock")
