@@ -258,12 +258,17 @@ def test_the_document_describes_the_conditional_headers(tenant: Tenant) -> None:
             assert {"If-Match", "If-None-Match"} <= names
 
 
-async def _two_patches(base_url: str, key: str, path: str, etag: str) -> list[httpx.Response]:
+async def _two_patches(
+    servers: tuple[str, str], key: str, path: str, etag: str
+) -> list[httpx.Response]:
     headers = {"Authorization": f"Bearer {key}", "If-Match": etag}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
         return list(
             await asyncio.gather(
-                *(client.patch(path, json={"friendly_name": f"writer {i}"}) for i in range(2))
+                *(
+                    client.patch(f"{server}{path}", json={"friendly_name": f"writer {i}"})
+                    for i, server in enumerate(servers)
+                )
             )
         )
 
@@ -271,11 +276,14 @@ async def _two_patches(base_url: str, key: str, path: str, etag: str) -> list[ht
 def test_two_concurrent_patches_with_one_etag_one_wins(
     tenant: Tenant, number_path: str, tmp_path: Path
 ) -> None:
-    """25 rounds on a live server: exactly one PATCH with the ETag both read gets through."""
-    with live_server(tenant.backend.url, tmp_path / "server.log") as base_url:
+    """25 rounds on two live servers, one PATCH to each with the ETag both read: one wins."""
+    with (
+        live_server(tenant.backend.url, tmp_path / "a.log") as first,
+        live_server(tenant.backend.url, tmp_path / "b.log") as second,
+    ):
         for round_ in range(25):
             etag = etag_of(tenant, number_path)
-            answers = asyncio.run(_two_patches(base_url, tenant.key, number_path, etag))
+            answers = asyncio.run(_two_patches((first, second), tenant.key, number_path, etag))
             statuses = sorted(a.status_code for a in answers)
             assert statuses == [200, 412], [a.text for a in answers]
             winner = next(a for a in answers if a.status_code == 200).json()["data"]

@@ -337,23 +337,30 @@ def _race_body(i: int) -> dict[str, Any]:
     return {"name": f"Racer {i}", "type": "outbound"}
 
 
-async def _pair(base_url: str, api_key: str, key: str, body: Any) -> list[httpx.Response]:
+async def _pair(
+    servers: tuple[str, str], api_key: str, key: str, body: Any
+) -> list[httpx.Response]:
     headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": key}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
-        return list(await asyncio.gather(*(client.post("/v1/agents", json=body) for _ in range(2))))
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+        return list(
+            await asyncio.gather(*(client.post(f"{s}/v1/agents", json=body) for s in servers))
+        )
 
 
 def test_two_concurrent_requests_with_one_key_do_it_once(tenant: Tenant, tmp_path: Path) -> None:
-    """25 races of two servers' worth of requests: one agent per key, whoever wins.
+    """25 races, one request to each of two servers: one agent per key, whoever wins.
 
     The loser gets 409 in flight (PostgreSQL, while the winner's transaction is open) or the
     winner's answer replayed (after it committed; on SQLite always, one writer at a time).
     """
     outcomes: set[str] = set()
-    with live_server(tenant.backend.url, tmp_path / "server.log") as base_url:
+    with (
+        live_server(tenant.backend.url, tmp_path / "a.log") as first,
+        live_server(tenant.backend.url, tmp_path / "b.log") as second,
+    ):
         for i in range(25):
             key = str(uuid.uuid4())
-            answers = asyncio.run(_pair(base_url, tenant.key, key, _race_body(i)))
+            answers = asyncio.run(_pair((first, second), tenant.key, key, _race_body(i)))
             created = [a for a in answers if a.status_code == 201 and REPLAYED not in a.headers]
             assert len(created) == 1, [a.text for a in answers]
             (loser,) = [a for a in answers if a is not created[0]]

@@ -27,6 +27,7 @@ from callplane.client._exceptions import (
     Conflict,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     RateLimited,
     RequestTimeout,
     ServerError,
@@ -75,6 +76,15 @@ class Call(Generic[T]):
     # Sent as Idempotency-Key with every attempt of a POST the server keys (see ``keyed``): the
     # server does it once, so such a POST is retried like a PUT.
     idempotency_key: str | None = None
+    # Sent as If-Match: change the resource only if it is still at this ETag (412 otherwise).
+    if_match: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The headers of this call beyond those of every call."""
+        headers = {IDEMPOTENCY_HEADER: self.idempotency_key} if self.idempotency_key else {}
+        if self.if_match is not None:
+            headers["If-Match"] = self.if_match
+        return headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +122,7 @@ class BaseClient:
         self.timeout = timeout
         self.max_retries = max_retries
 
-    def _headers(self, request_id: str, idempotency_key: str | None) -> dict[str, str]:
+    def _headers(self, request_id: str, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {
             "Accept": "application/json",
             "User-Agent": f"callplane-python/{__version__}",
@@ -120,9 +130,7 @@ class BaseClient:
         }
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        if idempotency_key is not None:
-            headers[IDEMPOTENCY_HEADER] = idempotency_key
-        return headers
+        return {**headers, **(extra or {})}
 
     def _build_request(
         self,
@@ -132,14 +140,14 @@ class BaseClient:
         params: dict[str, Any] | None,
         json: Any,
         request_id: str,
-        idempotency_key: str | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Request:
         return http.build_request(
             method,
             self.base_url + path,
             params=params,
             json=json,
-            headers=self._headers(request_id, idempotency_key),
+            headers=self._headers(request_id, extra_headers),
             timeout=self.timeout,
         )
 
@@ -233,6 +241,15 @@ class BaseClient:
                 details=details,
                 retry_after=_retry_after(response),
             )
+        if cls is PreconditionFailed:
+            return PreconditionFailed(
+                message,
+                request_id=request_id,
+                status_code=status,
+                code=code,
+                details=details,
+                etag=response.headers.get("etag"),
+            )
         return cls(message, request_id=request_id, status_code=status, code=code, details=details)
 
     def _transport_error(
@@ -268,6 +285,7 @@ _ERROR_CLASS_BY_STATUS: Final[dict[int, type[APIError]]] = {
     403: PermissionDenied,
     404: NotFound,
     409: Conflict,
+    412: PreconditionFailed,
     422: ValidationError,
     429: RateLimited,
 }

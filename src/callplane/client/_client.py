@@ -13,6 +13,7 @@ import httpx
 from callplane.client._base_client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    IDEMPOTENCY_HEADER,
     BaseClient,
     Call,
     Page,
@@ -97,7 +98,7 @@ class Client(BaseClient):
     def _call(self, call: Call[T]) -> T:
         request_id = new_request_id()
         response = self._send(
-            call.method, call.path, call.params, call.json, request_id, call.idempotency_key
+            call.method, call.path, call.params, call.json, request_id, call.headers()
         )
         return self._result(call, response, request_id)
 
@@ -117,20 +118,22 @@ class Client(BaseClient):
         params: dict[str, object] | None,
         json: object,
         request_id: str,
-        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
             request = self._build_request(
-                self._http, method, path, params, json, request_id, idempotency_key
+                self._http, method, path, params, json, request_id, headers
             )
             outcome: httpx.Response | httpx.TransportError
             try:
                 outcome = self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            delay = self._retry_delay(method, attempt, outcome, keyed=idempotency_key is not None)
+            delay = self._retry_delay(
+                method, attempt, outcome, keyed=IDEMPOTENCY_HEADER in (headers or {})
+            )
             if delay is None:
                 if isinstance(outcome, httpx.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome
@@ -203,7 +206,7 @@ class AsyncClient(BaseClient):
     async def _call(self, call: Call[T]) -> T:
         request_id = new_request_id()
         response = await self._send(
-            call.method, call.path, call.params, call.json, request_id, call.idempotency_key
+            call.method, call.path, call.params, call.json, request_id, call.headers()
         )
         return self._result(call, response, request_id)
 
@@ -223,20 +226,22 @@ class AsyncClient(BaseClient):
         params: dict[str, object] | None,
         json: object,
         request_id: str,
-        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
             request = self._build_request(
-                self._http, method, path, params, json, request_id, idempotency_key
+                self._http, method, path, params, json, request_id, headers
             )
             outcome: httpx.Response | httpx.TransportError
             try:
                 outcome = await self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            delay = self._retry_delay(method, attempt, outcome, keyed=idempotency_key is not None)
+            delay = self._retry_delay(
+                method, attempt, outcome, keyed=IDEMPOTENCY_HEADER in (headers or {})
+            )
             if delay is None:
                 if isinstance(outcome, httpx.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from starlette.concurrency import run_in_threadpool
 
 from callplane.core.error_handlers import problem_of, render_problem
-from callplane.core.errors import DomainError, InvalidInput
+from callplane.core.errors import DomainError
 from callplane.core.http import CurrentActor, DbSession
 from callplane.idempotency import service
 from callplane.idempotency.service import Fingerprint, Scope, StoredAnswer
@@ -101,12 +101,8 @@ def idempotent(header: str = "Idempotency-Key") -> Any:
                 f"{request.url.path}: idempotent() needs route_class=IdempotentRoute"
             )
         key = service.checked_key(header, key)
-        if actor.key_id is None:
-            raise InvalidInput(
-                "idempotency_key_unsupported",
-                f"{header}: idempotency keys belong to API keys; this request has none",
-                {"header": header},
-            )
+        if actor.key_id is None:  # every actor of the API has its key; the keys are its keys
+            raise RuntimeError("an idempotency key without an API key")
         found = service.claim(session, Scope(actor.workspace_id, actor.key_id), key, fingerprint)
         if isinstance(found, StoredAnswer):
             raise Replay(found)

@@ -83,13 +83,16 @@ class Agents:
     def get(self, agent_id: str) -> Agent:
         return self._client._call(Call("GET", _path(agent_id), _AGENT))
 
-    def update(self, agent_id: str, **changes: Unpack[AgentChanges]) -> Agent:
+    def update(
+        self, agent_id: str, *, if_match: str | None = None, **changes: Unpack[AgentChanges]
+    ) -> Agent:
         """Change the keys given (``None`` clears), e.g. ``primary_number_id``."""
-        return self._client._call(Call("PATCH", _path(agent_id), _AGENT, json=dict(changes)))
+        call = Call("PATCH", _path(agent_id), _AGENT, json=dict(changes), if_match=if_match)
+        return self._client._call(call)
 
-    def archive(self, agent_id: str) -> Agent:
+    def archive(self, agent_id: str, *, if_match: str | None = None) -> Agent:
         """Archive the agent: it keeps its history and lets go of its numbers."""
-        return self._client._call(Call("DELETE", _path(agent_id), _AGENT))
+        return self._client._call(Call("DELETE", _path(agent_id), _AGENT, if_match=if_match))
 
     def list_numbers(self, agent_id: str, *, limit: int | None = None) -> Pager[Number]:
         """The numbers the agent answers or calls from."""
@@ -142,13 +145,16 @@ class AsyncAgents:
     async def get(self, agent_id: str) -> Agent:
         return await self._client._call(Call("GET", _path(agent_id), _AGENT))
 
-    async def update(self, agent_id: str, **changes: Unpack[AgentChanges]) -> Agent:
+    async def update(
+        self, agent_id: str, *, if_match: str | None = None, **changes: Unpack[AgentChanges]
+    ) -> Agent:
         """Change the keys given (``None`` clears), e.g. ``primary_number_id``."""
-        return await self._client._call(Call("PATCH", _path(agent_id), _AGENT, json=dict(changes)))
+        call = Call("PATCH", _path(agent_id), _AGENT, json=dict(changes), if_match=if_match)
+        return await self._client._call(call)
 
-    async def archive(self, agent_id: str) -> Agent:
+    async def archive(self, agent_id: str, *, if_match: str | None = None) -> Agent:
         """Archive the agent: it keeps its history and lets go of its numbers."""
-        return await self._client._call(Call("DELETE", _path(agent_id), _AGENT))
+        return await self._client._call(Call("DELETE", _path(agent_id), _AGENT, if_match=if_match))
 
     def list_numbers(self, agent_id: str, *, limit: int | None = None) -> AsyncPager[Number]:
         """The numbers the agent answers or calls from."""

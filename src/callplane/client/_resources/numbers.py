@@ -177,13 +177,16 @@ class Numbers:
         """A number by id, E.164 or slug."""
         return self._client._call(Call("GET", _path(number), _NUMBER))
 
-    def update(self, number: str, **changes: Unpack[NumberChanges]) -> Number:
+    def update(
+        self, number: str, *, if_match: str | None = None, **changes: Unpack[NumberChanges]
+    ) -> Number:
         """Change the keys given (``None`` clears)."""
-        return self._client._call(Call("PATCH", _path(number), _NUMBER, json=dict(changes)))
+        call = Call("PATCH", _path(number), _NUMBER, json=dict(changes), if_match=if_match)
+        return self._client._call(call)
 
-    def delete(self, number: str) -> Number:
+    def delete(self, number: str, *, if_match: str | None = None) -> Number:
         """Detach the number from every agent and remove it; a purchased one is released."""
-        return self._client._call(Call("DELETE", _path(number), _NUMBER))
+        return self._client._call(Call("DELETE", _path(number), _NUMBER, if_match=if_match))
 
     def release(self, number: str) -> Number:
         """Give a purchased number back to its provider: the same request as ``delete``.
@@ -298,13 +301,16 @@ class AsyncNumbers:
         """A number by id, E.164 or slug."""
         return await self._client._call(Call("GET", _path(number), _NUMBER))
 
-    async def update(self, number: str, **changes: Unpack[NumberChanges]) -> Number:
+    async def update(
+        self, number: str, *, if_match: str | None = None, **changes: Unpack[NumberChanges]
+    ) -> Number:
         """Change the keys given (``None`` clears)."""
-        return await self._client._call(Call("PATCH", _path(number), _NUMBER, json=dict(changes)))
+        call = Call("PATCH", _path(number), _NUMBER, json=dict(changes), if_match=if_match)
+        return await self._client._call(call)
 
-    async def delete(self, number: str) -> Number:
+    async def delete(self, number: str, *, if_match: str | None = None) -> Number:
         """Detach the number from every agent and remove it; a purchased one is released."""
-        return await self._client._call(Call("DELETE", _path(number), _NUMBER))
+        return await self._client._call(Call("DELETE", _path(number), _NUMBER, if_match=if_match))
 
     async def release(self, number: str) -> Number:
         """Give a purchased number back to its provider: the same request as ``delete``."""
