@@ -79,11 +79,19 @@ class Claim:
 def idempotent(header: str = "Idempotency-Key") -> Any:
     """The dependency that makes a route honour ``header`` (the vendors name it differently)."""
 
+    async def fingerprint_of(request: Request) -> Fingerprint | None:
+        """On the event loop, where the body is awaited; only for a request with a key."""
+        if header not in request.headers:
+            return None
+        query = "&".join(sorted(request.url.query.split("&"))) if request.url.query else ""
+        path = request.url.path + (f"?{query}" if query else "")
+        return Fingerprint.of(request.method, path, await request.body())
+
     def claim_key(
         request: Request,
         session: DbSession,
         actor: CurrentActor,
-        fingerprint: Annotated[Fingerprint, Depends(_fingerprint)],
+        fingerprint: Annotated[Fingerprint | None, Depends(fingerprint_of)],
         key: Annotated[
             str | None,
             Header(
@@ -94,7 +102,7 @@ def idempotent(header: str = "Idempotency-Key") -> Any:
             ),
         ] = None,
     ) -> None:
-        if key is None:
+        if key is None or fingerprint is None:
             return
         if not isinstance(request.scope.get("route"), IdempotentRoute):
             raise RuntimeError(
@@ -109,12 +117,6 @@ def idempotent(header: str = "Idempotency-Key") -> Any:
         setattr(request.state, _STATE, Claim(session, found, session.begin_nested()))
 
     return Depends(claim_key)
-
-
-async def _fingerprint(request: Request) -> Fingerprint:
-    query = "&".join(sorted(request.url.query.split("&"))) if request.url.query else ""
-    path = request.url.path + (f"?{query}" if query else "")
-    return Fingerprint.of(request.method, path, await request.body())
 
 
 class IdempotentRoute(APIRoute):
