@@ -247,6 +247,25 @@ def test_an_expired_key_is_a_new_key_and_pruning_removes_it(tenant: Tenant) -> N
     assert count(tenant, "SELECT count(*) FROM idempotency_keys") == 0
 
 
+def test_pruning_goes_batch_by_batch_and_keeps_live_keys(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idempotency, "PRUNE_BATCH", 3)
+    for i in range(8):
+        keyed(tenant, "POST", "/v1/agents", {"name": f"A{i}", "type": "outbound"}, f"k{i}")
+    with tenant.backend.database.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE idempotency_keys SET expires_at = :past WHERE key <> 'k7'"),
+            {"past": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)},
+        )
+    assert idempotency.prune(tenant.backend.database) == 7  # batches of 3, 3 and 1
+    with tenant.backend.database.engine.connect() as connection:
+        left = connection.execute(text("SELECT key FROM idempotency_keys")).scalars().all()
+    assert left == ["k7"]
+    again = keyed(tenant, "POST", "/v1/agents", {"name": "A7", "type": "outbound"}, "k7")
+    assert again.headers[REPLAYED] == "true"
+
+
 def test_the_server_prunes_expired_keys_by_itself(tenant: Tenant) -> None:
     keyed(tenant, "POST", "/v1/agents", {"name": "Old", "type": "outbound"}, "old")
     keyed(tenant, "POST", "/v1/agents", {"name": "New", "type": "outbound"}, "new")

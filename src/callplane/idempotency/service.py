@@ -35,6 +35,7 @@ from callplane.idempotency.models import IdempotencyKey
 log = logging.getLogger("callplane.idempotency")
 
 TTL = dt.timedelta(hours=24)
+PRUNE_BATCH = 1000
 MAX_KEY_LENGTH = 255
 # Visible ASCII: a UUID, a ULID, "order-42/attempt"; never spaces or control characters.
 _KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
@@ -139,12 +140,21 @@ def record(session: Session, claim_id: uuid.UUID, answer: StoredAnswer) -> None:
 
 
 def prune(database: Database, now: dt.datetime | None = None) -> int:
-    """Delete the keys past their 24 hours; returns how many."""
-    with database.transaction() as session:
-        result = session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.expires_at <= (now or utcnow()))
-        )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """Delete the keys past their 24 hours, a batch per short transaction; returns how many.
+
+    Short transactions: on SQLite a delete holds the one write lock every request needs.
+    """
+    cutoff = now or utcnow()
+    pruned = 0
+    while True:
+        with database.transaction() as session:
+            expired = select(IdempotencyKey.id).where(IdempotencyKey.expires_at <= cutoff)
+            batch = list(session.scalars(expired.limit(PRUNE_BATCH)))
+            if batch:
+                session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(batch)))
+        pruned += len(batch)
+        if len(batch) < PRUNE_BATCH:
+            return pruned
 
 
 async def prune_every(database: Database, seconds: float) -> None:
