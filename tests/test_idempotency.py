@@ -178,6 +178,18 @@ def test_a_refusal_of_the_endpoint_is_kept_and_replayed(tenant: Tenant) -> None:
     assert tenant.get("/v1/numbers/+12025550130").status_code == 404
 
 
+def test_a_refusal_that_keeps_its_audit_event_keeps_it_once(
+    tenant: Tenant, other_tenant: Tenant
+) -> None:
+    other_tenant.number("+12025550132")
+    body = {"e164": "+12025550132"}
+    first = keyed(tenant, "POST", "/v1/numbers", body, "taken")
+    assert first.status_code == 409 and error_code(first) == "number_not_available"
+    again = keyed(tenant, "POST", "/v1/numbers", body, "taken")
+    same_answer(first, again)
+    assert len(tenant.events("number.unavailable")) == 1  # the refusal's event, not redone
+
+
 def test_a_refusal_keeps_no_part_of_the_change(tenant: Tenant) -> None:
     agent = tenant.agent("outbound")
     tenant.number("+12025550131")
