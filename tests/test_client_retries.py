@@ -98,16 +98,17 @@ def test_max_retries_zero_turns_retries_off(slept: list[float]) -> None:
     assert shared.with_options(max_retries=0).max_retries == 0 and shared.max_retries == 2
 
 
-def test_puts_and_deletes_are_retried_posts_are_not(slept: list[float]) -> None:
+def test_puts_and_deletes_are_retried_unkeyed_posts_are_not(slept: list[float]) -> None:
     deleted = Script(error(502, "bad_gateway"), error(404, "number_not_found"))
     with pytest.raises(Exception, match="number_not_found"):
         client(deleted).numbers.delete("+12025550143")
     assert [r.method for r in deleted.requests] == ["DELETE", "DELETE"]
 
-    posted = Script(error(503, "provider_unavailable"))
+    posted = Script(error(503, "unavailable"))
     with pytest.raises(ServerError):
-        client(posted).numbers.purchase(["+14155550100"])
-    assert len(posted.requests) == 1  # the purchase may have happened: never sent twice
+        client(posted).routing.select_caller_id("agt_x", "+12125550199")
+    assert len(posted.requests) == 1  # a caller ID may have been taken: never sent twice
+    assert "idempotency-key" not in posted.requests[0].headers
 
     read_timeout = Script(httpx.ReadTimeout("slow"))
     with pytest.raises(RequestTimeout):

@@ -128,8 +128,14 @@ def test_a_release_that_keeps_failing_ends_failed_and_can_be_retried(tenant: Ten
     [job] = releases(tenant)
     assert job["status"] == "failed" and job["attempts"] == 2
     assert tenant.get("/v1/numbers/releases", params={"status": "failed"}).json()["data"]
-    retried = tenant.post(f"/v1/numbers/releases/{job['id']}/retry")
+    retry = f"/v1/numbers/releases/{job['id']}/retry"
+    keyed = {**tenant.auth, "Idempotency-Key": "retry-release-1"}
+    retried = tenant.client.post(retry, headers=keyed)
     assert retried.status_code == 200 and retried.json()["data"]["status"] == "pending"
+    again = tenant.client.post(retry, headers=keyed)  # a retry of the retry: answered, not redone
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == retried.content
+    assert len(tenant.events("number.release_retried")) == 1
     assert worker(tenant).run_once() == 1
     assert releases(tenant)[0]["status"] == "released"
     assert tenant.post("/v1/numbers/releases/rel_nope/retry").status_code == 404

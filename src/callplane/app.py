@@ -28,6 +28,7 @@ from callplane.core.middleware import (
 from callplane.core.openapi import declare_errors
 from callplane.core.ratelimit import build_rate_limiter
 from callplane.events.router import router as events_router
+from callplane.idempotency import service as idempotency
 from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
 from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from, recover
@@ -102,15 +103,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             )
         for worker in workers:
             worker.start()
-        pruning = asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS))
-        health_changes = asyncio.create_task(
-            reputation.apply_due_changes_every(database, HEALTH_CHANGES_SECONDS)
+        pruning = (
+            asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS)),
+            asyncio.create_task(idempotency.prune_every(database, PRUNE_SECONDS)),
+            asyncio.create_task(
+                reputation.apply_due_changes_every(database, HEALTH_CHANGES_SECONDS)
+            ),
         )
         try:
             yield
         finally:
-            pruning.cancel()
-            health_changes.cancel()
+            for task in pruning:
+                task.cancel()
             hot_pool.close()
             for worker in workers:
                 worker.stop()

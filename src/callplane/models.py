@@ -4,6 +4,7 @@ from callplane.agents.models import Agent
 from callplane.core.db import Base
 from callplane.dashboard.models import DashboardSession
 from callplane.events.models import Event
+from callplane.idempotency.models import IdempotencyKey
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
 from callplane.reputation.models import CallerIdPolicy
@@ -22,6 +23,7 @@ __all__ = [
     "CallerIdSelection",
     "DashboardSession",
     "Event",
+    "IdempotencyKey",
     "PhoneNumber",
     "PurchaseIntent",
     "ReleaseJob",

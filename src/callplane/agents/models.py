@@ -8,12 +8,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callplane.core.db import Base, JSONType, Timestamped, uuid_pk
+from callplane.core.versioning import Versioned
 
 AGENT_TYPES = ("inbound", "outbound")
 VOICEMAIL_ACTIONS = ("hangup", "leave_message")
 
 
-class Agent(Timestamped, Base):
+class Agent(Versioned, Timestamped, Base):
     __tablename__ = "agents"
     __table_args__ = (
         # Target of the assignments' composite key: an assignment's direction is its agent's type,

@@ -2,20 +2,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from callplane.agents import service
 from callplane.agents.schemas import AgentCreate, AgentOut, AgentUpdate
+from callplane.core import conditional
+from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHeaders
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
+from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import assignments
 from callplane.numbers import service as numbers
 from callplane.numbers.schemas import AttachOut, AttachRequest, NumberOut
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = APIRouter(prefix="/v1/agents", tags=["agents"], route_class=IdempotentRoute)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[IDEMPOTENCY_KEY])
 def create_agent(body: AgentCreate, actor: CurrentActor, session: DbSession) -> Envelope[AgentOut]:
     return ok(AgentOut.of(service.create_agent(session, actor, body.fields())), actor)
 
@@ -36,24 +39,42 @@ def list_agents(
     return paged([AgentOut.of(v) for v in page.items], page.next_cursor, size, actor)
 
 
-@router.get("/{agent_id}")
-def get_agent(agent_id: str, actor: CurrentActor, session: DbSession) -> Envelope[AgentOut]:
-    return ok(
-        AgentOut.of(service.view(session, service.get_agent(session, actor, agent_id))), actor
-    )
+@router.get("/{agent_id}", responses=NOT_MODIFIED)
+def get_agent(
+    agent_id: str,
+    actor: CurrentActor,
+    session: DbSession,
+    response: Response,
+    if_none_match: IfNoneMatch,
+) -> Envelope[AgentOut]:
+    """The agent, with its ETag; 304 when ``If-None-Match`` names its current one."""
+    found = AgentOut.of(service.view(session, service.get_agent(session, actor, agent_id)))
+    conditional.tag(response, found.etag, if_none_match)
+    return ok(found, actor)
 
 
 @router.patch("/{agent_id}")
 def update_agent(
-    agent_id: str, body: AgentUpdate, actor: CurrentActor, session: DbSession
+    agent_id: str,
+    body: AgentUpdate,
+    actor: CurrentActor,
+    session: DbSession,
+    response: Response,
+    preconditions: PreconditionHeaders,
 ) -> Envelope[AgentOut]:
-    return ok(AgentOut.of(service.update_agent(session, actor, agent_id, body.changes())), actor)
+    """Change the agent; with ``If-Match``, only if nobody changed it meanwhile."""
+    changed = service.update_agent(session, actor, agent_id, body.changes(), preconditions)
+    updated = AgentOut.of(changed)
+    conditional.tag(response, updated.etag)
+    return ok(updated, actor)
 
 
 @router.delete("/{agent_id}")
-def archive_agent(agent_id: str, actor: CurrentActor, session: DbSession) -> Envelope[AgentOut]:
+def archive_agent(
+    agent_id: str, actor: CurrentActor, session: DbSession, preconditions: PreconditionHeaders
+) -> Envelope[AgentOut]:
     """Archive the agent: it keeps its history, releases its numbers and takes no new ones."""
-    return ok(AgentOut.of(service.archive_agent(session, actor, agent_id)), actor)
+    return ok(AgentOut.of(service.archive_agent(session, actor, agent_id, preconditions)), actor)
 
 
 @router.get("/{agent_id}/numbers")
@@ -71,7 +92,7 @@ def list_agent_numbers(
     return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
 
 
-@router.put("/{agent_id}/numbers")
+@router.put("/{agent_id}/numbers", dependencies=[IDEMPOTENCY_KEY])
 def attach_numbers(
     agent_id: str, body: AttachRequest, actor: CurrentActor, session: DbSession
 ) -> Envelope[AttachOut]:

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from callplane.agents.service import AgentView
 from callplane.core import ids
+from callplane.core.conditional import entity_tag
 from callplane.core.schemas import (
+    ETAG_DOC,
+    VERSION_DOC,
     CountryList,
     Input,
     Language,
@@ -109,6 +112,8 @@ class AgentOut(BaseModel):
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
     when_all_benched: WhenAllBenched
+    version: int = Field(description=VERSION_DOC)
+    etag: str = Field(description=ETAG_DOC)
 
     @classmethod
     def of(cls, v: AgentView) -> AgentOut:
@@ -137,4 +142,6 @@ class AgentOut(BaseModel):
             allowed_outbound_countries=a.allowed_outbound_countries,
             stream_url=a.stream_url,
             when_all_benched=a.when_all_benched,
+            version=a.version,
+            etag=entity_tag(a.id, a.version),
         )

@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
 from callplane.core import ids
+from callplane.core.conditional import NO_PRECONDITIONS, Preconditions, entity_tag
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, not_found
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.tenancy import scoped
+from callplane.core.versioning import bump
 from callplane.events import service as events
-from callplane.numbers.models import Assignment
+from callplane.numbers.models import Assignment, PhoneNumber
 
 EDITABLE_FIELDS = (
     "outbound_strategy",
@@ -143,9 +145,16 @@ def _views(session: Session, rows: list[Agent]) -> list[AgentView]:
     return [AgentView(a, primaries.get(a.id)) for a in rows]
 
 
-def update_agent(session: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> AgentView:
+def update_agent(
+    session: Session,
+    actor: Actor,
+    ref: str,
+    changes: dict[str, Any],
+    preconditions: Preconditions = NO_PRECONDITIONS,
+) -> AgentView:
     """Apply a partial update; ``primary_number_id`` must name one of the agent's own numbers."""
     agent = get_active_agent(session, actor, ref)
+    preconditions.check(entity_tag(agent.id, agent.version))
     before = snapshot(agent, primary_number_of(session, agent.id))
     if "type" in changes and changes["type"] != agent.type and _has_numbers(session, agent.id):
         raise Conflict(
@@ -174,13 +183,16 @@ def update_agent(session: Session, actor: Actor, ref: str, changes: dict[str, An
     return result
 
 
-def archive_agent(session: Session, actor: Actor, ref: str) -> AgentView:
+def archive_agent(
+    session: Session, actor: Actor, ref: str, preconditions: Preconditions = NO_PRECONDITIONS
+) -> AgentView:
     """Archive the agent and release every number it holds, in one transaction.
 
     Releasing frees its inbound numbers for another agent at once; calls to them meanwhile
     take the number's fallback path.
     """
     agent = get_agent(session, actor, ref, lock=True)
+    preconditions.check(entity_tag(agent.id, agent.version))
     if agent.archived_at is not None:
         return AgentView(agent, None)
     released = list(
@@ -188,6 +200,7 @@ def archive_agent(session: Session, actor: Actor, ref: str) -> AgentView:
     )
     before = snapshot(agent, primary_number_of(session, agent.id))
     session.execute(delete(Assignment).where(Assignment.agent_id == agent.id))
+    bump(session, PhoneNumber, released)  # each number's view lists its agents
     agent.archived_at = utcnow()
     agent.updated_at = agent.archived_at
     session.flush()

@@ -12,6 +12,7 @@ import os
 import random
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
@@ -26,6 +27,7 @@ from callplane.client._exceptions import (
     Conflict,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     RateLimited,
     RequestTimeout,
     ServerError,
@@ -52,6 +54,9 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"
 # its transaction was rolled back and the server says so.
 NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 NOTHING_DONE_CODES: Final = frozenset({"rate_limited", "concurrent_modification"})
+# A keyed request the server is still running: the retry gets its answer once it is done.
+IN_FLIGHT_CODE: Final = "idempotency_request_in_flight"
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 
 
 def present(**fields: object) -> dict[str, Any]:
@@ -68,6 +73,18 @@ class Call(Generic[T]):
     result: TypeAdapter[T]
     params: dict[str, Any] | None = None
     json: Any = None
+    # Sent as Idempotency-Key with every attempt of a POST the server keys (see ``keyed``): the
+    # server does it once, so such a POST is retried like a PUT.
+    idempotency_key: str | None = None
+    # Sent as If-Match: change the resource only if it is still at this ETag (412 otherwise).
+    if_match: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The headers of this call beyond those of every call."""
+        headers = {IDEMPOTENCY_HEADER: self.idempotency_key} if self.idempotency_key else {}
+        if self.if_match is not None:
+            headers["If-Match"] = self.if_match
+        return headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +93,11 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None
+
+
+def keyed(key: str | None) -> str:
+    """The caller's idempotency key, or a new one for this call that its retries reuse."""
+    return key or str(uuid.uuid4())
 
 
 def new_request_id() -> str:
@@ -100,7 +122,7 @@ class BaseClient:
         self.timeout = timeout
         self.max_retries = max_retries
 
-    def _headers(self, request_id: str) -> dict[str, str]:
+    def _headers(self, request_id: str, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {
             "Accept": "application/json",
             "User-Agent": f"callplane-python/{__version__}",
@@ -108,7 +130,7 @@ class BaseClient:
         }
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        return headers
+        return {**headers, **(extra or {})}
 
     def _build_request(
         self,
@@ -118,30 +140,42 @@ class BaseClient:
         params: dict[str, Any] | None,
         json: Any,
         request_id: str,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Request:
         return http.build_request(
             method,
             self.base_url + path,
             params=params,
             json=json,
-            headers=self._headers(request_id),
+            headers=self._headers(request_id, extra_headers),
             timeout=self.timeout,
         )
 
     def _retry_delay(
-        self, method: str, attempt: int, outcome: httpx.Response | httpx.TransportError
+        self,
+        method: str,
+        attempt: int,
+        outcome: httpx.Response | httpx.TransportError,
+        *,
+        keyed: bool = False,
     ) -> float | None:
-        """Seconds to wait before trying again, or None when this outcome is final."""
+        """Seconds to wait before trying again, or None when this outcome is final.
+
+        ``keyed``: the request carries an idempotency key, so repeating it cannot do it twice.
+        """
         if attempt >= self.max_retries:
             return None
+        safe = method in IDEMPOTENT_METHODS or keyed
         if isinstance(outcome, httpx.TransportError):
-            safe = method in IDEMPOTENT_METHODS or isinstance(outcome, NEVER_SENT)
-            return _backoff(attempt) if safe else None
+            return _backoff(attempt) if safe or isinstance(outcome, NEVER_SENT) else None
         status = outcome.status_code
         code = _error_code(outcome)
-        if not (status in (408, 429) or status >= 500 or code == "concurrent_modification"):
+        in_flight = keyed and code == IN_FLIGHT_CODE
+        if not (
+            status in (408, 429) or status >= 500 or code == "concurrent_modification" or in_flight
+        ):
             return None
-        if method not in IDEMPOTENT_METHODS and code not in NOTHING_DONE_CODES:
+        if not safe and code not in NOTHING_DONE_CODES:
             return None
         retry_after = _retry_after(outcome)
         if retry_after is None:
@@ -207,6 +241,15 @@ class BaseClient:
                 details=details,
                 retry_after=_retry_after(response),
             )
+        if cls is PreconditionFailed:
+            return PreconditionFailed(
+                message,
+                request_id=request_id,
+                status_code=status,
+                code=code,
+                details=details,
+                etag=response.headers.get("etag"),
+            )
         return cls(message, request_id=request_id, status_code=status, code=code, details=details)
 
     def _transport_error(
@@ -242,6 +285,7 @@ _ERROR_CLASS_BY_STATUS: Final[dict[int, type[APIError]]] = {
     403: PermissionDenied,
     404: NotFound,
     409: Conflict,
+    412: PreconditionFailed,
     422: ValidationError,
     429: RateLimited,
 }

@@ -13,6 +13,7 @@ import httpx
 from callplane.client._base_client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    IDEMPOTENCY_HEADER,
     BaseClient,
     Call,
     Page,
@@ -99,7 +100,9 @@ class Client(BaseClient):
 
     def _call(self, call: Call[T]) -> T:
         request_id = new_request_id()
-        response = self._send(call.method, call.path, call.params, call.json, request_id)
+        response = self._send(
+            call.method, call.path, call.params, call.json, request_id, call.headers()
+        )
         return self._result(call, response, request_id)
 
     def _list(self, call: Call[list[T]]) -> Pager[T]:
@@ -118,17 +121,22 @@ class Client(BaseClient):
         params: dict[str, object] | None,
         json: object,
         request_id: str,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
-            request = self._build_request(self._http, method, path, params, json, request_id)
+            request = self._build_request(
+                self._http, method, path, params, json, request_id, headers
+            )
             outcome: httpx.Response | httpx.TransportError
             try:
                 outcome = self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            delay = self._retry_delay(method, attempt, outcome)
+            delay = self._retry_delay(
+                method, attempt, outcome, keyed=IDEMPOTENCY_HEADER in (headers or {})
+            )
             if delay is None:
                 if isinstance(outcome, httpx.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome
@@ -202,7 +210,9 @@ class AsyncClient(BaseClient):
 
     async def _call(self, call: Call[T]) -> T:
         request_id = new_request_id()
-        response = await self._send(call.method, call.path, call.params, call.json, request_id)
+        response = await self._send(
+            call.method, call.path, call.params, call.json, request_id, call.headers()
+        )
         return self._result(call, response, request_id)
 
     def _list(self, call: Call[list[T]]) -> AsyncPager[T]:
@@ -221,17 +231,22 @@ class AsyncClient(BaseClient):
         params: dict[str, object] | None,
         json: object,
         request_id: str,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
-            request = self._build_request(self._http, method, path, params, json, request_id)
+            request = self._build_request(
+                self._http, method, path, params, json, request_id, headers
+            )
             outcome: httpx.Response | httpx.TransportError
             try:
                 outcome = await self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            delay = self._retry_delay(method, attempt, outcome)
+            delay = self._retry_delay(
+                method, attempt, outcome, keyed=IDEMPOTENCY_HEADER in (headers or {})
+            )
             if delay is None:
                 if isinstance(outcome, httpx.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome

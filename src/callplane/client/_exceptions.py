@@ -18,6 +18,7 @@ __all__ = [
     "Conflict",
     "NotFound",
     "PermissionDenied",
+    "PreconditionFailed",
     "RateLimited",
     "RequestTimeout",
     "ServerError",
@@ -107,6 +108,26 @@ class NotFound(APIError):
 
 class Conflict(APIError):
     """The rules refuse the change as things stand (409), e.g. ``number_already_assigned``."""
+
+
+class PreconditionFailed(APIError):
+    """The resource changed since the ETag sent in ``if_match`` (412); ``etag`` is the current
+    one: read the resource again, reapply the change, and send it with that ETag."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str,
+        status_code: int,
+        code: str,
+        details: Any = None,
+        etag: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, request_id=request_id, status_code=status_code, code=code, details=details
+        )
+        self.etag = etag
 
 
 class RateLimited(APIError):

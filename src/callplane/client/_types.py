@@ -70,6 +70,9 @@ class Number(Model):
     max_calls_per_day: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # For If-Match (servers before versions send neither).
+    version: int | None = None
+    etag: str | None = None
 
 
 class Agent(Model):
@@ -94,6 +97,8 @@ class Agent(Model):
     allowed_outbound_countries: list[str] | None
     stream_url: str | None
     when_all_benched: str
+    version: int | None = None
+    etag: str | None = None
 
 
 class AttachResult(Model):

@@ -14,10 +14,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from callplane.core.conditional import NotModified
 from callplane.core.envelope import error_body
 from callplane.core.errors import Conflict, DomainError, InvalidInput
 
@@ -41,6 +42,8 @@ class Problem:
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
         if isinstance(self.details, dict) and "retry_after" in self.details:
             headers["Retry-After"] = str(self.details["retry_after"])
+        if self.status == 412 and isinstance(self.details, dict) and "etag" in self.details:
+            headers["ETag"] = str(self.details["etag"])
         headers.update(self.extra_headers)
         return headers
 
@@ -108,7 +111,11 @@ def problem_from_validation(exc: RequestValidationError) -> Problem:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return render_problem(request, _as_problem(exc))
+        return render_problem(request, problem_of(exc))
+
+    @app.exception_handler(NotModified)
+    async def _not_modified(_request: Request, exc: NotModified) -> Response:
+        return Response(status_code=304, headers={"ETag": exc.etag})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -133,7 +140,7 @@ def install(app: FastAPI) -> None:
         log.info("integrity conflict: %s", type(exc.orig).__name__)
         return render_problem(
             request,
-            _as_problem(
+            problem_of(
                 Conflict(
                     "concurrent_modification",
                     "a concurrent request changed the same resource; nothing was changed, retry",
@@ -147,7 +154,7 @@ def install(app: FastAPI) -> None:
         log.info("database refused a value: %s", type(exc.orig).__name__)
         return render_problem(
             request,
-            _as_problem(
+            problem_of(
                 InvalidInput(
                     "unstorable_value",
                     "a value in the request cannot be stored; nothing was changed",
@@ -160,7 +167,7 @@ def install(app: FastAPI) -> None:
         if _is_retryable(exc):
             return render_problem(
                 request,
-                _as_problem(
+                problem_of(
                     Conflict(
                         "concurrent_modification",
                         "the database aborted this request to resolve a conflict; retry",
@@ -205,7 +212,7 @@ def _allowed_methods(request: Request, fallback: str) -> str:
     return ", ".join(sorted(best[1])) if best else fallback
 
 
-def _as_problem(exc: DomainError) -> Problem:
+def problem_of(exc: DomainError) -> Problem:
     return Problem(exc.status, exc.code, exc.message, exc.details or None)
 
 

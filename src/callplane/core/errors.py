@@ -44,6 +44,12 @@ class Forbidden(DomainError):
     status = 403
 
 
+class PreconditionFailed(DomainError):
+    """An ``If-Match`` (or ``If-None-Match``) that the resource no longer meets."""
+
+    status = 412
+
+
 def not_found(resource: str, reference: str) -> NotFound:
     return NotFound(
         f"{resource}_not_found",

@@ -18,11 +18,14 @@ UNKEYED_PREFIXES = ("/healthz", "/readyz", "/v1/telephony/")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _DESCRIPTIONS = {
-    "400": "Malformed JSON, or input the surface refuses (its own error shape)",
+    "400": "Malformed JSON or conditional header, or input the surface refuses (its own error "
+    "shape)",
     "401": "Missing, invalid or revoked API key",
     "403": "The request is not signed by the provider",
     "404": "Something the request names does not exist in this workspace",
     "409": "Conflicts with the current state, or with a concurrent request: nothing changed",
+    "412": "The resource is not at the version If-Match names (or is at one If-None-Match "
+    "names): nothing changed; ETag is the current version",
     "413": "The body is larger than the limit",
     "422": "Invalid input: each error names its field",
     "429": "Too many requests with this API key in this minute",
@@ -30,6 +33,8 @@ _DESCRIPTIONS = {
     "503": "The number provider cannot be reached: nothing changed, retry later",
 }
 _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}}
+_ETAG = {"ETag": {"schema": {"type": "string"}, "description": "The current version"}}
+_CONDITIONS = {"If-Match", "If-None-Match"}
 _READINESS = {
     "type": "object",
     "required": ["status", "database", "redis"],
@@ -71,6 +76,11 @@ def _declare(path: str, method: str, operation: dict[str, Any]) -> None:
         statuses |= {"502", "503"}
     if path.startswith("/v1/telephony/"):
         statuses |= {"403", "404", "409"}
+    headers = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "header"}
+    if headers & _CONDITIONS:
+        statuses.add("400")
+        if method != "get":
+            statuses.add("412")
     schema = error_schema_for(path) or {"$ref": "#/components/schemas/ErrorEnvelope"}
     responses = operation.setdefault("responses", {})
     for status in sorted(statuses):
@@ -79,6 +89,8 @@ def _declare(path: str, method: str, operation: dict[str, Any]) -> None:
             response["content"] = {"application/json": {"schema": schema}}
         if status == "429":
             response["headers"] = _RETRY_AFTER
+        if status == "412":
+            response["headers"] = _ETAG
     if path == "/readyz":
         responses["200"]["content"] = {"application/json": {"schema": _READINESS}}
         responses["503"] = {

@@ -25,6 +25,13 @@ Language = Annotated[
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 MAX_METADATA_BYTES = 8192
+VERSION_DOC = (
+    "Counts every change to the resource; it goes up by at least one on each (see docs/etags.md)."
+)
+ETAG_DOC = (
+    "The ETag of this version: send it in If-Match to change the resource only if nobody "
+    "changed it meanwhile."
+)
 
 
 _HTTP_URL = TypeAdapter(AnyHttpUrl)

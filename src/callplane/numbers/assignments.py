@@ -22,6 +22,7 @@ from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, NotFound
+from callplane.core.versioning import bump
 from callplane.events import service as events
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.references import (
@@ -83,6 +84,7 @@ def attach_outbound(
                 for n in new
             ],
         )
+        bump(session, PhoneNumber, [n.id for n in new])
         events.record(
             session,
             actor,
@@ -126,6 +128,7 @@ def detach(session: Session, actor: Actor, agent_ref: str, number_ref: str) -> A
     session.execute(
         delete(Assignment).where(Assignment.agent_id == agent.id, Assignment.number_id == number.id)
     )
+    _count_removal(session, number, [removed])
     return agent_view(session, agent)
 
 
@@ -169,8 +172,10 @@ def assign(
                 Assignment.number_id == number.id, Assignment.agent_id == holder.agent_id
             )
         )
+        _count_removal(session, number, [holder])
         session.flush()
-    number.updated_at = utcnow()  # the number's view (its inbound agent) changed
+    bump(session, PhoneNumber, [number.id])  # the number's view (its inbound agent) changed
+    number.updated_at = utcnow()
     session.add(
         Assignment(
             number_id=number.id,
@@ -223,6 +228,7 @@ def unassign(
             Assignment.agent_id.in_([a.agent_id for a in removed]),
         )
     )
+    _count_removal(session, number, removed)
     session.flush()
     return UnassignResult(view(session, number), [a.agent_id for a in removed], utcnow())
 
@@ -245,6 +251,13 @@ def _require_type(agent: Agent, direction: str) -> None:
                 "assignment_type": direction,
             },
         )
+
+
+def _count_removal(session: Session, number: PhoneNumber, removed: list[Assignment]) -> None:
+    """New versions for what removing these assignments changes: the number, and the agents
+    whose primary number it was (an agent's view names its primary, not its other numbers)."""
+    bump(session, PhoneNumber, [number.id])
+    bump(session, Agent, [a.agent_id for a in removed if a.is_primary])
 
 
 def _record_removal(

@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callplane.core.db import Base, JSONType, Timestamped, utcnow, uuid_pk
+from callplane.core.versioning import Versioned
 
 NUMBER_STATUSES = ("active", "suspended")
 NUMBER_SOURCES = ("imported", "purchased")
@@ -23,7 +24,7 @@ NUMBER_TYPES = ("local", "mobile", "toll_free", "other")
 DIRECTIONS = ("inbound", "outbound")
 
 
-class PhoneNumber(Timestamped, Base):
+class PhoneNumber(Versioned, Timestamped, Base):
     __tablename__ = "phone_numbers"
     __table_args__ = (
         UniqueConstraint("workspace_id", "id", name="uq_phone_numbers_workspace_id_id"),

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from callplane.core import conditional
+from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHeaders
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
+from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import assignments, service
 from callplane.numbers.schemas import (
     AssignRequest,
@@ -18,17 +21,17 @@ from callplane.numbers.schemas import (
 )
 from callplane.numbers.summary import summarize
 
-router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
+router = APIRouter(prefix="/v1/numbers", tags=["numbers"], route_class=IdempotentRoute)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[IDEMPOTENCY_KEY])
 def import_number(
     body: NumberCreate, actor: CurrentActor, session: DbSession
 ) -> Envelope[NumberOut]:
     return ok(NumberOut.of(service.import_number(session, actor, body.to_input())), actor)
 
 
-@router.post("/batch", status_code=201)
+@router.post("/batch", status_code=201, dependencies=[IDEMPOTENCY_KEY])
 def import_batch(
     body: NumberBatch, actor: CurrentActor, session: DbSession
 ) -> Envelope[list[NumberOut]]:
@@ -56,7 +59,7 @@ def list_numbers(
     return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
 
 
-@router.post("/assign")
+@router.post("/assign", dependencies=[IDEMPOTENCY_KEY])
 def assign_number(
     body: AssignRequest, actor: CurrentActor, session: DbSession
 ) -> Envelope[NumberOut]:
@@ -66,7 +69,7 @@ def assign_number(
     return ok(NumberOut.of(result), actor)
 
 
-@router.post("/unassign")
+@router.post("/unassign", dependencies=[IDEMPOTENCY_KEY])
 def unassign_number(
     body: UnassignRequest, actor: CurrentActor, session: DbSession
 ) -> Envelope[NumberOut]:
@@ -82,19 +85,39 @@ def numbers_summary(actor: CurrentActor, session: DbSession) -> Envelope[Summary
     return ok(SummaryOut.of(summarize(session, actor)), actor)
 
 
-@router.get("/{number}")
-def get_number(number: str, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
-    return ok(NumberOut.of(service.get_number_view(session, actor, number)), actor)
+@router.get("/{number}", responses=NOT_MODIFIED)
+def get_number(
+    number: str,
+    actor: CurrentActor,
+    session: DbSession,
+    response: Response,
+    if_none_match: IfNoneMatch,
+) -> Envelope[NumberOut]:
+    """The number, with its ETag; 304 when ``If-None-Match`` names its current one."""
+    found = NumberOut.of(service.get_number_view(session, actor, number))
+    conditional.tag(response, found.etag, if_none_match)
+    return ok(found, actor)
 
 
 @router.patch("/{number}")
 def update_number(
-    number: str, body: NumberUpdate, actor: CurrentActor, session: DbSession
+    number: str,
+    body: NumberUpdate,
+    actor: CurrentActor,
+    session: DbSession,
+    response: Response,
+    preconditions: PreconditionHeaders,
 ) -> Envelope[NumberOut]:
-    return ok(NumberOut.of(service.update_number(session, actor, number, body.changes())), actor)
+    """Change the number's settings; with ``If-Match``, only if nobody changed it meanwhile."""
+    changed = service.update_number(session, actor, number, body.changes(), preconditions)
+    updated = NumberOut.of(changed)
+    conditional.tag(response, updated.etag)
+    return ok(updated, actor)
 
 
 @router.delete("/{number}")
-def delete_number(number: str, actor: CurrentActor, session: DbSession) -> Envelope[NumberOut]:
+def delete_number(
+    number: str, actor: CurrentActor, session: DbSession, preconditions: PreconditionHeaders
+) -> Envelope[NumberOut]:
     """Detach the number from every agent and remove it; the body is the number as it was."""
-    return ok(NumberOut.of(service.delete_number(session, actor, number)), actor)
+    return ok(NumberOut.of(service.delete_number(session, actor, number, preconditions)), actor)

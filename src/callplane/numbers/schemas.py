@@ -6,7 +6,16 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from callplane.agents.schemas import AgentOut
 from callplane.core import ids
-from callplane.core.schemas import CountryList, ForwardTarget, Input, Name, iso
+from callplane.core.conditional import entity_tag
+from callplane.core.schemas import (
+    ETAG_DOC,
+    VERSION_DOC,
+    CountryList,
+    ForwardTarget,
+    Input,
+    Name,
+    iso,
+)
 from callplane.numbers.assignments import AttachResult
 from callplane.numbers.references import NumberRef, parse_refs
 from callplane.numbers.service import NumberInput, NumberView
@@ -83,6 +92,8 @@ class NumberOut(BaseModel):
     max_calls_per_day: int | None
     created_at: str
     updated_at: str
+    version: int = Field(description=VERSION_DOC)
+    etag: str = Field(description=ETAG_DOC)
 
     @classmethod
     def of(cls, v: NumberView) -> NumberOut:
@@ -113,6 +124,8 @@ class NumberOut(BaseModel):
             max_calls_per_day=n.max_calls_per_day,
             created_at=iso(n.created_at) or "",
             updated_at=iso(n.updated_at) or "",
+            version=n.version,
+            etag=entity_tag(n.id, n.version),
         )
 
 

@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
+from callplane.agents.models import Agent
 from callplane.agents.service import get_agent
 from callplane.core import ids
+from callplane.core.conditional import NO_PRECONDITIONS, Preconditions, entity_tag
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, DomainError, InvalidInput
@@ -20,6 +22,7 @@ from callplane.core.limits import check_batch_size
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
+from callplane.core.versioning import bump
 from callplane.events import service as events
 from callplane.numbers import ownership
 from callplane.numbers.models import Assignment, PhoneNumber
@@ -217,8 +220,15 @@ def get_number_view(session: Session, actor: Actor, ref: str) -> NumberView:
     return view(session, get_number(session, actor, ref))
 
 
-def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> NumberView:
+def update_number(
+    session: Session,
+    actor: Actor,
+    ref: str,
+    changes: dict[str, Any],
+    preconditions: Preconditions = NO_PRECONDITIONS,
+) -> NumberView:
     number = get_number(session, actor, ref, lock=True)
+    preconditions.check(entity_tag(number.id, number.version))
     before = snapshot(view(session, number))
     if changes.get("fallback_destination") is not None:
         changes["fallback_destination"] = parse_destination(changes["fallback_destination"])
@@ -249,14 +259,18 @@ def update_number(session: Session, actor: Actor, ref: str, changes: dict[str, A
     return result
 
 
-def delete_number(session: Session, actor: Actor, ref: str) -> NumberView:
+def delete_number(
+    session: Session, actor: Actor, ref: str, preconditions: Preconditions = NO_PRECONDITIONS
+) -> NumberView:
     """Detach the number from every agent and remove it, in one transaction (rule 8).
 
     A number bought through a provider leaves a release job in that same transaction: the
     delete and the promise to cancel the subscription commit together or not at all.
     """
     number = get_number(session, actor, ref, lock=True)
+    preconditions.check(entity_tag(number.id, number.version))
     removed = view(session, number)
+    bump(session, Agent, primary_holders(session, number.id))
     session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
     releases.enqueue(session, actor, number)
     events.record(
@@ -268,6 +282,17 @@ def delete_number(session: Session, actor: Actor, ref: str) -> NumberView:
     )
     session.expunge(number)
     return removed
+
+
+def primary_holders(session: Session, number_id: uuid.UUID) -> list[uuid.UUID]:
+    """The agents whose primary number this is: removing it changes their view."""
+    return list(
+        session.scalars(
+            select(Assignment.agent_id).where(
+                Assignment.number_id == number_id, Assignment.is_primary
+            )
+        )
+    )
 
 
 def parse_destination(text: str) -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
+from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers.schemas import NumberOut
 from callplane.providers import releases, service
 from callplane.providers.base import SearchQuery
@@ -21,7 +22,7 @@ from callplane.providers.schemas import (
     ReleaseOut,
 )
 
-router = APIRouter(prefix="/v1/numbers", tags=["providers"])
+router = APIRouter(prefix="/v1/numbers", tags=["providers"], route_class=IdempotentRoute)
 
 
 def _providers(request: Request) -> Providers:
@@ -48,7 +49,7 @@ def available_numbers(
     return ok([CandidateOut.of(c) for c in found], actor)
 
 
-@router.post("/purchase", status_code=201)
+@router.post("/purchase", status_code=201, dependencies=[IDEMPOTENCY_KEY])
 def purchase_numbers(
     body: PurchaseRequest, actor: CurrentActor, session: DbSession, providers: AppProviders
 ) -> Envelope[list[NumberOut]]:
@@ -59,7 +60,7 @@ def purchase_numbers(
     return ok([NumberOut.of(v) for v in bought], actor)
 
 
-@router.post("/import")
+@router.post("/import", dependencies=[IDEMPOTENCY_KEY])
 def import_from_provider(
     body: ProviderImportRequest, actor: CurrentActor, session: DbSession, providers: AppProviders
 ) -> Envelope[ProviderImportOut]:
@@ -84,7 +85,7 @@ def list_releases(
     return paged([ReleaseOut.of(j) for j in page.items], page.next_cursor, size, actor)
 
 
-@router.post("/releases/{release_id}/retry")
+@router.post("/releases/{release_id}/retry", dependencies=[IDEMPOTENCY_KEY])
 def retry_release(release_id: str, actor: CurrentActor, session: DbSession) -> Envelope[ReleaseOut]:
     """Queue a failed release again (after fixing the provider credentials, say)."""
     return ok(ReleaseOut.of(releases.retry_release(session, actor, release_id)), actor)

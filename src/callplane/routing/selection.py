@@ -120,6 +120,7 @@ _NUMBER_COLUMNS = (
     "max_calls_per_day",
     "created_at",
     "updated_at",
+    "version",
 )
 
 # Bring the locked number's counts up to ``now`` and, if it is under its caps, count this call.

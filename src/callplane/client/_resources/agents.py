@@ -8,7 +8,7 @@ from typing import Literal, Unpack
 
 from pydantic import TypeAdapter
 
-from callplane.client._base_client import Call, present
+from callplane.client._base_client import Call, keyed, present
 from callplane.client._pagination import AsyncPager, Pager
 from callplane.client._params import AgentChanges, AgentFields
 from callplane.client._resources._transport import Sends, SendsAsync, segment
@@ -28,8 +28,9 @@ def _path(agent_id: str, *rest: str) -> str:
     return "/".join(("/v1/agents", segment(agent_id), *map(segment, rest)))
 
 
-def _create(name: str, type: Direction, fields: AgentFields) -> Call[Agent]:
-    return Call("POST", "/v1/agents", _AGENT, json={"name": name, "type": type, **fields})
+def _create(name: str, type: Direction, fields: AgentFields, key: str | None) -> Call[Agent]:
+    body = {"name": name, "type": type, **fields}
+    return Call("POST", "/v1/agents", _AGENT, json=body, idempotency_key=keyed(key))
 
 
 def _list(type: Direction | None, include_archived: bool, limit: int | None) -> Call[list[Agent]]:
@@ -44,6 +45,7 @@ def _attach(
     phone_numbers: Sequence[str] | None,
     phone_number_slugs: Sequence[str] | None,
     number_ids: Sequence[str] | None,
+    key: str | None,
 ) -> Call[AttachResult]:
     lists = {
         "phone_numbers": phone_numbers,
@@ -51,16 +53,24 @@ def _attach(
         "number_ids": number_ids,
     }
     body = {name: list(values) for name, values in lists.items() if values is not None}
-    return Call("PUT", _path(agent_id, "numbers"), _ATTACHED, json=body)
+    path = _path(agent_id, "numbers")
+    return Call("PUT", path, _ATTACHED, json=body, idempotency_key=keyed(key))
 
 
 class Agents:
     def __init__(self, client: Sends) -> None:
         self._client = client
 
-    def create(self, name: str, type: Direction, **fields: Unpack[AgentFields]) -> Agent:
+    def create(
+        self,
+        name: str,
+        type: Direction,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Unpack[AgentFields],
+    ) -> Agent:
         """An ``inbound`` agent answers calls; an ``outbound`` one places them."""
-        return self._client._call(_create(name, type, fields))
+        return self._client._call(_create(name, type, fields, idempotency_key))
 
     def list(
         self,
@@ -75,13 +85,16 @@ class Agents:
     def get(self, agent_id: str) -> Agent:
         return self._client._call(Call("GET", _path(agent_id), _AGENT))
 
-    def update(self, agent_id: str, **changes: Unpack[AgentChanges]) -> Agent:
+    def update(
+        self, agent_id: str, *, if_match: str | None = None, **changes: Unpack[AgentChanges]
+    ) -> Agent:
         """Change the keys given (``None`` clears), e.g. ``primary_number_id``."""
-        return self._client._call(Call("PATCH", _path(agent_id), _AGENT, json=dict(changes)))
+        call = Call("PATCH", _path(agent_id), _AGENT, json=dict(changes), if_match=if_match)
+        return self._client._call(call)
 
-    def archive(self, agent_id: str) -> Agent:
+    def archive(self, agent_id: str, *, if_match: str | None = None) -> Agent:
         """Archive the agent: it keeps its history and lets go of its numbers."""
-        return self._client._call(Call("DELETE", _path(agent_id), _AGENT))
+        return self._client._call(Call("DELETE", _path(agent_id), _AGENT, if_match=if_match))
 
     def list_numbers(self, agent_id: str, *, limit: int | None = None) -> Pager[Number]:
         """The numbers the agent answers or calls from."""
@@ -99,9 +112,11 @@ class Agents:
         *,
         phone_number_slugs: Sequence[str] | None = None,
         number_ids: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
     ) -> AttachResult:
         """Attach numbers outbound, all or none (idempotent: attached ones stay as they are)."""
-        return self._client._call(_attach(agent_id, phone_numbers, phone_number_slugs, number_ids))
+        call = _attach(agent_id, phone_numbers, phone_number_slugs, number_ids, idempotency_key)
+        return self._client._call(call)
 
     def detach_number(self, agent_id: str, number: str) -> Agent:
         """Take one number (id, E.164 or slug) from the agent, in both directions."""
@@ -112,9 +127,16 @@ class AsyncAgents:
     def __init__(self, client: SendsAsync) -> None:
         self._client = client
 
-    async def create(self, name: str, type: Direction, **fields: Unpack[AgentFields]) -> Agent:
+    async def create(
+        self,
+        name: str,
+        type: Direction,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Unpack[AgentFields],
+    ) -> Agent:
         """An ``inbound`` agent answers calls; an ``outbound`` one places them."""
-        return await self._client._call(_create(name, type, fields))
+        return await self._client._call(_create(name, type, fields, idempotency_key))
 
     def list(
         self,
@@ -129,13 +151,16 @@ class AsyncAgents:
     async def get(self, agent_id: str) -> Agent:
         return await self._client._call(Call("GET", _path(agent_id), _AGENT))
 
-    async def update(self, agent_id: str, **changes: Unpack[AgentChanges]) -> Agent:
+    async def update(
+        self, agent_id: str, *, if_match: str | None = None, **changes: Unpack[AgentChanges]
+    ) -> Agent:
         """Change the keys given (``None`` clears), e.g. ``primary_number_id``."""
-        return await self._client._call(Call("PATCH", _path(agent_id), _AGENT, json=dict(changes)))
+        call = Call("PATCH", _path(agent_id), _AGENT, json=dict(changes), if_match=if_match)
+        return await self._client._call(call)
 
-    async def archive(self, agent_id: str) -> Agent:
+    async def archive(self, agent_id: str, *, if_match: str | None = None) -> Agent:
         """Archive the agent: it keeps its history and lets go of its numbers."""
-        return await self._client._call(Call("DELETE", _path(agent_id), _AGENT))
+        return await self._client._call(Call("DELETE", _path(agent_id), _AGENT, if_match=if_match))
 
     def list_numbers(self, agent_id: str, *, limit: int | None = None) -> AsyncPager[Number]:
         """The numbers the agent answers or calls from."""
@@ -153,9 +178,10 @@ class AsyncAgents:
         *,
         phone_number_slugs: Sequence[str] | None = None,
         number_ids: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
     ) -> AttachResult:
         """Attach numbers outbound, all or none (idempotent: attached ones stay as they are)."""
-        call = _attach(agent_id, phone_numbers, phone_number_slugs, number_ids)
+        call = _attach(agent_id, phone_numbers, phone_number_slugs, number_ids, idempotency_key)
         return await self._client._call(call)
 
     async def detach_number(self, agent_id: str, number: str) -> Agent:

@@ -9,7 +9,7 @@ from typing import Literal, Unpack
 
 from pydantic import TypeAdapter
 
-from callplane.client._base_client import Call, present
+from callplane.client._base_client import Call, keyed, present
 from callplane.client._bulk_import import ImportReport, import_csv
 from callplane.client._pagination import AsyncPager, Pager
 from callplane.client._params import NewNumber, NumberChanges
@@ -38,14 +38,17 @@ def _path(number: str) -> str:
     return f"/v1/numbers/{segment(number)}"
 
 
-def _create(e164: str, friendly_name: str | None, monthly_cost_cents: int | None) -> Call[Number]:
+def _create(
+    e164: str, friendly_name: str | None, monthly_cost_cents: int | None, key: str | None
+) -> Call[Number]:
     body = present(e164=e164, friendly_name=friendly_name, monthly_cost_cents=monthly_cost_cents)
-    return Call("POST", "/v1/numbers", _NUMBER, json=body)
+    return Call("POST", "/v1/numbers", _NUMBER, json=body, idempotency_key=keyed(key))
 
 
-def _create_batch(numbers: Sequence[str | NewNumber]) -> Call[list[Number]]:
+def _create_batch(numbers: Sequence[str | NewNumber], key: str | None) -> Call[list[Number]]:
     items = [{"e164": n} if isinstance(n, str) else dict(n) for n in numbers]
-    return Call("POST", "/v1/numbers/batch", _NUMBERS, json={"numbers": items})
+    body = {"numbers": items}
+    return Call("POST", "/v1/numbers/batch", _NUMBERS, json=body, idempotency_key=keyed(key))
 
 
 def _list(
@@ -69,19 +72,23 @@ def _list(
     return Call("GET", "/v1/numbers", _NUMBERS, params)
 
 
-def _assign(number: str, agent_id: str, assignment_type: Direction, replace: bool) -> Call[Number]:
+def _assign(
+    number: str, agent_id: str, assignment_type: Direction, replace: bool, key: str | None
+) -> Call[Number]:
     body = {
         "number_id": number,
         "agent_id": agent_id,
         "assignment_type": assignment_type,
         "replace": replace,
     }
-    return Call("POST", "/v1/numbers/assign", _NUMBER, json=body)
+    return Call("POST", "/v1/numbers/assign", _NUMBER, json=body, idempotency_key=keyed(key))
 
 
-def _unassign(number: str, assignment_type: Direction, agent_id: str | None) -> Call[Number]:
+def _unassign(
+    number: str, assignment_type: Direction, agent_id: str | None, key: str | None
+) -> Call[Number]:
     body = present(number_id=number, assignment_type=assignment_type, agent_id=agent_id)
-    return Call("POST", "/v1/numbers/unassign", _NUMBER, json=body)
+    return Call("POST", "/v1/numbers/unassign", _NUMBER, json=body, idempotency_key=keyed(key))
 
 
 def _available(
@@ -94,15 +101,18 @@ def _available(
 
 
 def _purchase(
-    phone_numbers: Sequence[str], provider: Provider, agent_id: str | None
+    phone_numbers: Sequence[str], provider: Provider, agent_id: str | None, key: str | None
 ) -> Call[list[Number]]:
     body = present(provider=provider, phone_numbers=list(phone_numbers), agent_id=agent_id)
-    return Call("POST", "/v1/numbers/purchase", _NUMBERS, json=body)
+    return Call("POST", "/v1/numbers/purchase", _NUMBERS, json=body, idempotency_key=keyed(key))
 
 
-def _import_from_provider(provider: Provider, configure_voice: bool) -> Call[ProviderImport]:
+def _import_from_provider(
+    provider: Provider, configure_voice: bool, key: str | None
+) -> Call[ProviderImport]:
     body = {"provider": provider, "configure_voice": configure_voice}
-    return Call("POST", "/v1/numbers/import", TypeAdapter(ProviderImport), json=body)
+    result = TypeAdapter(ProviderImport)
+    return Call("POST", "/v1/numbers/import", result, json=body, idempotency_key=keyed(key))
 
 
 class Numbers:
@@ -116,13 +126,17 @@ class Numbers:
         *,
         friendly_name: str | None = None,
         monthly_cost_cents: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Number:
         """Add a number you already own to the inventory (409 if it is anyone's already)."""
-        return self._client._call(_create(e164, friendly_name, monthly_cost_cents))
+        call = _create(e164, friendly_name, monthly_cost_cents, idempotency_key)
+        return self._client._call(call)
 
-    def create_batch(self, numbers: Sequence[str | NewNumber]) -> builtins.list[Number]:
+    def create_batch(
+        self, numbers: Sequence[str | NewNumber], *, idempotency_key: str | None = None
+    ) -> builtins.list[Number]:
         """Add up to 1,000 numbers in one transaction: all of them, or none (422 names each)."""
-        return self._client._call(_create_batch(numbers))
+        return self._client._call(_create_batch(numbers, idempotency_key))
 
     def import_csv(
         self,
@@ -170,9 +184,12 @@ class Numbers:
         """A number by id, E.164 or slug."""
         return self._client._call(Call("GET", _path(number), _NUMBER))
 
-    def update(self, number: str, **changes: Unpack[NumberChanges]) -> Number:
+    def update(
+        self, number: str, *, if_match: str | None = None, **changes: Unpack[NumberChanges]
+    ) -> Number:
         """Change the keys given (``None`` clears)."""
-        return self._client._call(Call("PATCH", _path(number), _NUMBER, json=dict(changes)))
+        call = Call("PATCH", _path(number), _NUMBER, json=dict(changes), if_match=if_match)
+        return self._client._call(call)
 
     def health(self, number: str) -> NumberHealth:
         """The number's caller-ID state, the figures behind it, and its caps."""
@@ -186,9 +203,9 @@ class Numbers:
         """Lift a pause, or end a bench early (on probation)."""
         return self._client._call(Call("POST", f"{_path(number)}/health/resume", _HEALTH))
 
-    def delete(self, number: str) -> Number:
+    def delete(self, number: str, *, if_match: str | None = None) -> Number:
         """Detach the number from every agent and remove it; a purchased one is released."""
-        return self._client._call(Call("DELETE", _path(number), _NUMBER))
+        return self._client._call(Call("DELETE", _path(number), _NUMBER, if_match=if_match))
 
     def release(self, number: str) -> Number:
         """Give a purchased number back to its provider: the same request as ``delete``.
@@ -204,15 +221,23 @@ class Numbers:
         *,
         assignment_type: Direction = "inbound",
         replace: bool = False,
+        idempotency_key: str | None = None,
     ) -> Number:
         """Give the number to an agent; inbound, another agent's number is a ``Conflict``."""
-        return self._client._call(_assign(number, agent_id, assignment_type, replace))
+        call = _assign(number, agent_id, assignment_type, replace, idempotency_key)
+        return self._client._call(call)
 
     def unassign(
-        self, number: str, assignment_type: Direction = "inbound", *, agent_id: str | None = None
+        self,
+        number: str,
+        assignment_type: Direction = "inbound",
+        *,
+        agent_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Number:
         """Remove the number's assignment(s) in one direction (of one agent if given)."""
-        return self._client._call(_unassign(number, assignment_type, agent_id))
+        call = _unassign(number, assignment_type, agent_id, idempotency_key)
+        return self._client._call(call)
 
     def summary(self) -> NumbersSummary:
         return self._client._call(_SUMMARY)
@@ -235,15 +260,22 @@ class Numbers:
         *,
         provider: Provider = "sandbox",
         agent_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> builtins.list[Number]:
         """Buy up to 100 numbers, all or none, and give them to the agent if one is named."""
-        return self._client._call(_purchase(phone_numbers, provider, agent_id))
+        call = _purchase(phone_numbers, provider, agent_id, idempotency_key)
+        return self._client._call(call)
 
     def import_from_provider(
-        self, provider: Provider = "sandbox", *, configure_voice: bool = True
+        self,
+        provider: Provider = "sandbox",
+        *,
+        configure_voice: bool = True,
+        idempotency_key: str | None = None,
     ) -> ProviderImport:
         """Add the numbers the provider account already holds."""
-        return self._client._call(_import_from_provider(provider, configure_voice))
+        call = _import_from_provider(provider, configure_voice, idempotency_key)
+        return self._client._call(call)
 
 
 class AsyncNumbers:
@@ -257,13 +289,17 @@ class AsyncNumbers:
         *,
         friendly_name: str | None = None,
         monthly_cost_cents: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Number:
         """Add a number you already own to the inventory (409 if it is anyone's already)."""
-        return await self._client._call(_create(e164, friendly_name, monthly_cost_cents))
+        call = _create(e164, friendly_name, monthly_cost_cents, idempotency_key)
+        return await self._client._call(call)
 
-    async def create_batch(self, numbers: Sequence[str | NewNumber]) -> builtins.list[Number]:
+    async def create_batch(
+        self, numbers: Sequence[str | NewNumber], *, idempotency_key: str | None = None
+    ) -> builtins.list[Number]:
         """Add up to 1,000 numbers in one transaction: all of them, or none (422 names each)."""
-        return await self._client._call(_create_batch(numbers))
+        return await self._client._call(_create_batch(numbers, idempotency_key))
 
     def list(
         self,
@@ -284,9 +320,12 @@ class AsyncNumbers:
         """A number by id, E.164 or slug."""
         return await self._client._call(Call("GET", _path(number), _NUMBER))
 
-    async def update(self, number: str, **changes: Unpack[NumberChanges]) -> Number:
+    async def update(
+        self, number: str, *, if_match: str | None = None, **changes: Unpack[NumberChanges]
+    ) -> Number:
         """Change the keys given (``None`` clears)."""
-        return await self._client._call(Call("PATCH", _path(number), _NUMBER, json=dict(changes)))
+        call = Call("PATCH", _path(number), _NUMBER, json=dict(changes), if_match=if_match)
+        return await self._client._call(call)
 
     async def health(self, number: str) -> NumberHealth:
         """The number's caller-ID state, the figures behind it, and its caps."""
@@ -300,9 +339,9 @@ class AsyncNumbers:
         """Lift a pause, or end a bench early (on probation)."""
         return await self._client._call(Call("POST", f"{_path(number)}/health/resume", _HEALTH))
 
-    async def delete(self, number: str) -> Number:
+    async def delete(self, number: str, *, if_match: str | None = None) -> Number:
         """Detach the number from every agent and remove it; a purchased one is released."""
-        return await self._client._call(Call("DELETE", _path(number), _NUMBER))
+        return await self._client._call(Call("DELETE", _path(number), _NUMBER, if_match=if_match))
 
     async def release(self, number: str) -> Number:
         """Give a purchased number back to its provider: the same request as ``delete``."""
@@ -315,15 +354,23 @@ class AsyncNumbers:
         *,
         assignment_type: Direction = "inbound",
         replace: bool = False,
+        idempotency_key: str | None = None,
     ) -> Number:
         """Give the number to an agent; inbound, another agent's number is a ``Conflict``."""
-        return await self._client._call(_assign(number, agent_id, assignment_type, replace))
+        call = _assign(number, agent_id, assignment_type, replace, idempotency_key)
+        return await self._client._call(call)
 
     async def unassign(
-        self, number: str, assignment_type: Direction = "inbound", *, agent_id: str | None = None
+        self,
+        number: str,
+        assignment_type: Direction = "inbound",
+        *,
+        agent_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Number:
         """Remove the number's assignment(s) in one direction (of one agent if given)."""
-        return await self._client._call(_unassign(number, assignment_type, agent_id))
+        call = _unassign(number, assignment_type, agent_id, idempotency_key)
+        return await self._client._call(call)
 
     async def summary(self) -> NumbersSummary:
         return await self._client._call(_SUMMARY)
@@ -346,12 +393,19 @@ class AsyncNumbers:
         *,
         provider: Provider = "sandbox",
         agent_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> builtins.list[Number]:
         """Buy up to 100 numbers, all or none, and give them to the agent if one is named."""
-        return await self._client._call(_purchase(phone_numbers, provider, agent_id))
+        call = _purchase(phone_numbers, provider, agent_id, idempotency_key)
+        return await self._client._call(call)
 
     async def import_from_provider(
-        self, provider: Provider = "sandbox", *, configure_voice: bool = True
+        self,
+        provider: Provider = "sandbox",
+        *,
+        configure_voice: bool = True,
+        idempotency_key: str | None = None,
     ) -> ProviderImport:
         """Add the numbers the provider account already holds."""
-        return await self._client._call(_import_from_provider(provider, configure_voice))
+        call = _import_from_provider(provider, configure_voice, idempotency_key)
+        return await self._client._call(call)

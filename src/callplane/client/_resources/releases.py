@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import TypeAdapter
 
-from callplane.client._base_client import Call, present
+from callplane.client._base_client import Call, keyed, present
 from callplane.client._pagination import AsyncPager, Pager
 from callplane.client._resources._transport import Sends, SendsAsync, segment
 from callplane.client._types import Release
@@ -22,8 +22,9 @@ def _list(status: Status | None, limit: int | None) -> Call[list[Release]]:
     return Call("GET", "/v1/numbers/releases", _RELEASES, present(status=status, limit=limit))
 
 
-def _retry(release_id: str) -> Call[Release]:
-    return Call("POST", f"/v1/numbers/releases/{segment(release_id)}/retry", _RELEASE)
+def _retry(release_id: str, key: str | None) -> Call[Release]:
+    path = f"/v1/numbers/releases/{segment(release_id)}/retry"
+    return Call("POST", path, _RELEASE, idempotency_key=keyed(key))
 
 
 class Releases:
@@ -34,9 +35,9 @@ class Releases:
         """Releases, newest first."""
         return self._client._list(_list(status, limit))
 
-    def retry(self, release_id: str) -> Release:
+    def retry(self, release_id: str, *, idempotency_key: str | None = None) -> Release:
         """Queue a ``failed`` release again (after fixing the provider credentials, say)."""
-        return self._client._call(_retry(release_id))
+        return self._client._call(_retry(release_id, idempotency_key))
 
 
 class AsyncReleases:
@@ -49,6 +50,6 @@ class AsyncReleases:
         """Releases, newest first."""
         return self._client._list(_list(status, limit))
 
-    async def retry(self, release_id: str) -> Release:
+    async def retry(self, release_id: str, *, idempotency_key: str | None = None) -> Release:
         """Queue a ``failed`` release again (after fixing the provider credentials, say)."""
-        return await self._client._call(_retry(release_id))
+        return await self._client._call(_retry(release_id, idempotency_key))

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from callplane.agents import service as agents
 from callplane.agents.schemas import AgentType
 from callplane.compat import workflows
+from callplane.compat.truedy.idempotency import TRUEDY_IDEMPOTENCY_KEY
 from callplane.compat.truedy.shapes import VENDOR_KEY, TruedyAgent, agent_of
 from callplane.core.envelope import Meta, meta
 from callplane.core.http import CurrentActor, DbSession
 from callplane.core.schemas import Input, Language, LongText, Name
+from callplane.idempotency.http import IdempotentRoute
 
-router = APIRouter(prefix="/agents")
+router = APIRouter(prefix="/agents", route_class=IdempotentRoute)
 
 KEPT = ("model", "greeting", "temperature", "recording_enabled", "tools", "knowledge_bases")
-IdempotencyKey = Annotated[str | None, Header(alias="X-Idempotency-Key", max_length=255)]
 
 
 class AgentFields(Input):
@@ -118,15 +119,9 @@ def get_agent(agent_id: str, actor: CurrentActor, session: DbSession) -> AgentRe
     return AgentResponse(data=agent_of(session, found), meta=meta(actor.request_id or ""))
 
 
-@router.post("", status_code=201)
-def create_agent(
-    body: AgentCreate,
-    actor: CurrentActor,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
-) -> AgentResponse:
-    """Create an agent. ``X-Idempotency-Key`` is accepted; replaying it is not yet detected."""
-    del idempotency_key  # replay protection arrives with the idempotency store (issue 14)
+@router.post("", status_code=201, dependencies=[TRUEDY_IDEMPOTENCY_KEY])
+def create_agent(body: AgentCreate, actor: CurrentActor, session: DbSession) -> AgentResponse:
+    """Create an agent; a retry with the same ``X-Idempotency-Key`` gets the first answer."""
     fields = {**body.columns(), "type": body.type, "meta": {VENDOR_KEY: body.kept({})}}
     created = agents.create_agent(session, actor, fields)
     return AgentResponse(data=agent_of(session, created), meta=meta(actor.request_id or ""))

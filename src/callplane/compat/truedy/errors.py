@@ -14,7 +14,13 @@ from fastapi.responses import JSONResponse
 
 from callplane.core.error_handlers import Problem
 
-_STATUS_BY_CODE = {"number_not_available": 422, "provider_not_configured": 422}
+_STATUS_BY_CODE = {
+    "number_not_available": 422,
+    "provider_not_configured": 422,
+    # Idempotency keys answer as on the native API, whose store Truedy's header shares.
+    "idempotency_key_reused": 422,
+    "invalid_idempotency_key": 422,
+}
 _PROVIDER_FAILURES = (502, 503)
 
 

@@ -13,12 +13,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
+from callplane.compat.truedy.idempotency import TRUEDY_IDEMPOTENCY_KEY
 from callplane.compat.truedy.shapes import TruedyNumber
 from callplane.core import ids
 from callplane.core.db import utcnow
 from callplane.core.envelope import Meta, meta
 from callplane.core.http import CurrentActor, DbSession
 from callplane.core.schemas import Input, Name, iso
+from callplane.idempotency.http import IdempotentRoute
 from callplane.numbers import assignments
 from callplane.numbers import service as numbers
 from callplane.numbers.service import NumberFilters, NumberInput
@@ -26,7 +28,7 @@ from callplane.providers import service as providers_service
 from callplane.providers.base import SearchQuery
 from callplane.providers.router import AppProviders
 
-router = APIRouter(prefix="/telephony/numbers")
+router = APIRouter(prefix="/telephony/numbers", route_class=IdempotentRoute)
 
 Text = Annotated[str, Field(max_length=255)]
 
@@ -247,7 +249,7 @@ def search_numbers(
     )
 
 
-@router.post("/purchase", status_code=201)
+@router.post("/purchase", status_code=201, dependencies=[TRUEDY_IDEMPOTENCY_KEY])
 def purchase_number(
     body: PurchaseBody, actor: CurrentActor, session: DbSession, providers: AppProviders
 ) -> NumberResponse:
@@ -257,7 +259,7 @@ def purchase_number(
     return NumberResponse(data=TruedyNumber.of(bought), meta=meta(actor.request_id or ""))
 
 
-@router.post("/import", status_code=201)
+@router.post("/import", status_code=201, dependencies=[TRUEDY_IDEMPOTENCY_KEY])
 def import_number(body: ImportBody, actor: CurrentActor, session: DbSession) -> NumberResponse:
     """Bring a number held at Twilio, Telnyx or a SIP trunk; deleting it later releases nothing."""
     sip = (
@@ -278,7 +280,7 @@ def import_number(body: ImportBody, actor: CurrentActor, session: DbSession) -> 
     return NumberResponse(data=TruedyNumber.of(created), meta=meta(actor.request_id or ""))
 
 
-@router.post("/assign")
+@router.post("/assign", dependencies=[TRUEDY_IDEMPOTENCY_KEY])
 def assign_phone_number(
     body: AssignRequest, actor: CurrentActor, session: DbSession
 ) -> AssignResponse:
@@ -297,7 +299,7 @@ def assign_phone_number(
     )
 
 
-@router.post("/unassign")
+@router.post("/unassign", dependencies=[TRUEDY_IDEMPOTENCY_KEY])
 def unassign_phone_number(
     body: UnassignRequest, actor: CurrentActor, session: DbSession
 ) -> UnassignResponse:

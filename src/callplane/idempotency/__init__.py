@@ -1,0 +1,1 @@
+"""Idempotency keys: a POST retried with the same key is done once and answered the same."""
