@@ -36,6 +36,7 @@ AGENT = {
     "outbound_strategy": "primary",
     "allowed_outbound_countries": None,
     "stream_url": None,
+    "when_all_benched": "refuse",
     "version": 1,
     "etag": '"x-1"',
 }
