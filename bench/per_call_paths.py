@@ -43,9 +43,9 @@ import httpx
 import psycopg
 from sqlalchemy import insert, select
 
+from callplane.assignments.models import Assignment
 from callplane.core.db import create_db_engine
 from callplane.core.ids import new_uuid
-from callplane.numbers.models import Assignment
 from callplane.routing.models import CallerIdSelection
 from common import (
     LABELS,

@@ -15,9 +15,10 @@ from pydantic import BaseModel
 import callplane.client as library
 from callplane.agents.schemas import AgentOut
 from callplane.app import create_app
+from callplane.assignments.schemas import AttachOut
 from callplane.client import APIError, AsyncClient, Client, Conflict, Number
 from callplane.events.schemas import EventOut
-from callplane.numbers.schemas import AttachOut, NumberOut, SummaryOut
+from callplane.numbers.schemas import NumberOut, SummaryOut
 from callplane.providers.schemas import CandidateOut, ProviderImportOut, ReleaseOut
 from callplane.routing.router import SelectionOut
 from callplane.settings import Settings

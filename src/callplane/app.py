@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from callplane import __version__, compat, dashboard, health
 from callplane.agents.router import router as agents_router
+from callplane.assignments import router as assignments_api
 from callplane.core import crypto, error_handlers
 from callplane.core.auth_guard import FailedAuthGuard
 from callplane.core.db import Database, create_db_engine
@@ -35,6 +36,7 @@ from callplane.routing import router as routing_api
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector
 from callplane.settings import Settings, get_settings
+from callplane.workspaces.authenticator import KeyAuthenticator
 from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.router import router as workspace_router
 
@@ -110,7 +112,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.rate_limit_per_minute, settings.redis_url, settings.redis_timeout_seconds
     )
     app.state.auth_guard = FailedAuthGuard(settings.auth_failures_per_minute)
-    app.state.key_usage = KeyUsage(database)
+    app.state.key_usage = key_usage = KeyUsage(database)
+    app.state.authenticator = KeyAuthenticator(settings.secret_key.get_secret_value(), key_usage)
     hot_pool = HotPool(database.engine, settings.hot_path_connections)
     app.state.lookups = RouteLookups(
         hot_pool, settings.secret_key.get_secret_value(), settings.default_stream_url
@@ -125,13 +128,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestLimitMiddleware, limits=settings.request_limits)
     app.add_middleware(RequestContextMiddleware, allow_private_urls=settings.allow_private_urls)
     error_handlers.install(app)
-    # The probes first; providers_router before numbers_router (/v1/numbers/available must win
-    # over /v1/numbers/{number}).
+    # The probes first; providers and assignments before numbers_router (/v1/numbers/available
+    # and /v1/numbers/assign must win over /v1/numbers/{number}).
     for router in (
         health.router,
         routing_api.router,
         agents_router,
+        assignments_api.agents_router,
         providers_router,
+        assignments_api.numbers_router,
         numbers_router,
         events_router,
         workspace_router,

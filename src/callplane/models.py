@@ -1,10 +1,11 @@
 """Every ORM model, imported in one place so Alembic and the metadata see the whole schema."""
 
 from callplane.agents.models import Agent
+from callplane.assignments.models import Assignment
 from callplane.core.db import Base
 from callplane.dashboard.models import DashboardSession
 from callplane.events.models import Event
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
 from callplane.routing.call_legs import AnsweredCallLeg
 from callplane.routing.models import CallerIdSelection

@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
@@ -17,7 +18,6 @@ from callplane.core.errors import Conflict, InvalidInput, not_found
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
-from callplane.numbers.models import Assignment
 
 EDITABLE_FIELDS = (
     "outbound_strategy",

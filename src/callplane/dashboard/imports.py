@@ -25,6 +25,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from callplane.agents.service import get_agent
+from callplane.assignments import service as assignments
+from callplane.assignments.schemas import AttachRequest
 from callplane.client import CallplaneError
 from callplane.client._base_client import api_error
 from callplane.client._bulk_import import ImportReport, import_csv
@@ -34,9 +36,8 @@ from callplane.core.csv_export import write_rows
 from callplane.core.db import Database
 from callplane.core.error_handlers import problem_from_validation
 from callplane.core.errors import DomainError
-from callplane.numbers import assignments
 from callplane.numbers.csv_encoding import UnreadableCsv
-from callplane.numbers.schemas import AttachRequest, NumberBatch
+from callplane.numbers.schemas import NumberBatch
 from callplane.numbers.service import import_batch
 
 KEPT_JOBS = 50

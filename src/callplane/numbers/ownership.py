@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
@@ -41,7 +42,7 @@ from callplane.core.ratelimit import RateLimited
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
 from callplane.events.models import Event
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 
 log = logging.getLogger("callplane.ownership")
 

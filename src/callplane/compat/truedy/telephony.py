@@ -13,13 +13,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
+from callplane.assignments import service as assignments
 from callplane.compat.truedy.shapes import TruedyNumber
 from callplane.core import ids
 from callplane.core.db import utcnow
 from callplane.core.envelope import Meta, meta
 from callplane.core.http import CurrentActor, DbSession
 from callplane.core.schemas import Input, Name, iso
-from callplane.numbers import assignments
 from callplane.numbers import service as numbers
 from callplane.numbers.service import NumberFilters, NumberInput
 from callplane.providers import service as providers_service
