@@ -35,12 +35,13 @@ from callplane.providers.router import router as providers_router
 from callplane.routing import router as routing_api
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector
-from callplane.settings import Settings, get_settings
+from callplane.settings import DEVELOPMENT_SECRET_WARNING, Settings, get_settings
 from callplane.workspaces.authenticator import KeyAuthenticator
 from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.router import router as workspace_router
 
 PRUNE_SECONDS = 600.0
+log = logging.getLogger("callplane.app")
 
 
 class _RequestIdFilter(logging.Filter):
@@ -64,6 +65,8 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    if settings.uses_development_secret:
+        log.warning(DEVELOPMENT_SECRET_WARNING)
     crypto.install(crypto.Keyring.of(settings))
     in_flight = settings.db_pool_size + settings.db_max_overflow
     database = database or Database(

@@ -12,13 +12,14 @@ from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.table import Table
 
 from callplane.commands import agents, events, numbers, routing
 from callplane.commands.database import migrate as migrate_database
 from callplane.commands.database import require_schema, transaction
 from callplane.commands.exit_codes import ExitCode
-from callplane.commands.output import JsonOption, console, fail
+from callplane.commands.output import JsonOption, console, errors, fail
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.crypto_cli import reencrypt_secrets
@@ -28,7 +29,7 @@ from callplane.core.server import BoundedHttpToolsProtocol
 from callplane.numbers.ownership_cli import verify_number
 from callplane.providers.recovery_cli import reconcile
 from callplane.providers.releases import run_worker
-from callplane.settings import get_settings
+from callplane.settings import DEVELOPMENT_SECRET_WARNING, get_settings
 from callplane.workspaces import service as workspaces
 
 EPILOG = (
@@ -75,7 +76,13 @@ def serve(
     run_migrations: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
 ) -> None:
     """Serve the API; on the very first start, create the default workspace and show its key."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        refused = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        fail(ExitCode.USAGE, f"callplane will not start: {refused}")
+    if settings.uses_development_secret:
+        errors.print(f"[yellow]warning[/yellow] {DEVELOPMENT_SECRET_WARNING}", soft_wrap=True)
     if run_migrations:
         migrate_database(settings.database_url)
     bootstrap = (

@@ -117,7 +117,11 @@ async def resolve_inbound(request: Request) -> Response:
     e164 = None
     try:
         if to is None:
-            raise InvalidInput("invalid_request", "to: Field required", {"field": "to"})
+            raise InvalidInput(
+                "invalid_request",
+                "to: the number called is required, e.g. ?to=%2B16286666348",
+                {"errors": [{"field": "to", "message": "Field required", "type": "missing"}]},
+            )
         e164 = parse_e164(to, "to").e164
     except InvalidInput as exc:
         problem = exc  # answered after authentication: a bad key is told first
