@@ -187,7 +187,7 @@ def key_list(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """API keys: id, label, prefix, created, last used (its last change), revoked."""
+    """API keys: id, label, prefix, created, last used (to the minute), revoked."""
     workspace_id = ids.parse("workspace", workspace) if workspace else None
     if workspace and workspace_id is None:
         fail(ExitCode.ERROR, f"workspace_not_found: no workspace '{workspace}'")
@@ -195,15 +195,15 @@ def key_list(
         listed = workspaces.list_keys(session, workspace_id)
     rows = [
         {
-            "id": ids.render("api_key", item.key.id),
-            "workspace_id": ids.render("workspace", item.key.workspace_id),
-            "name": item.key.name,
-            "prefix": item.key.key_prefix,
-            "created_at": _when(item.key.created_at),
-            "last_used_at": _when(item.last_change_at),
-            "revoked_at": _when(item.key.revoked_at),
+            "id": ids.render("api_key", key.id),
+            "workspace_id": ids.render("workspace", key.workspace_id),
+            "name": key.name,
+            "prefix": key.key_prefix,
+            "created_at": _when(key.created_at),
+            "last_used_at": _when(key.last_used_at),
+            "revoked_at": _when(key.revoked_at),
         }
-        for item in listed
+        for key in listed
     ]
     _print_rows(rows, json_output, f"{len(rows)} API keys")
 
