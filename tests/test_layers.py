@@ -72,3 +72,26 @@ def test_the_rules_see_a_violation() -> None:
     """The scan is not blind: today's assignments service does import both sides."""
     imported = {_package_of(n) for n in _imports(SOURCE / "assignments" / "service.py")}
     assert {"agents", "numbers"} <= imported
+
+
+def test_one_http_library() -> None:
+    """httpx2 everywhere: Starlette's TestClient requires it, so the library and tools use it
+    too (an ``httpx`` import would bring a second, look-alike client)."""
+    root = SOURCE.parent.parent
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("src", "tests", "bench", "scripts")
+        for path in sorted((root / folder).rglob("*.py"))
+        if any(name == "httpx" or name.startswith("httpx.") for name in _all_imports(path))
+    ]
+    assert offenders == []
+
+
+def _all_imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
