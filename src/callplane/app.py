@@ -12,7 +12,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from callplane import __version__, compat, dashboard, health
+from callplane import __version__, compat, dashboard, explorer, health
 from callplane.agents.router import router as agents_router
 from callplane.assignments import router as assignments_api
 from callplane.core import crypto, error_handlers
@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # the explorer serves /docs and /redoc from local assets
+        redoc_url=None,
         title="callplane",
         version=__version__,
         description="Phone numbers for voice-AI agents: inventory, inbound and outbound "
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(router)
     compat.install(app)
     dashboard.install(app)
+    explorer.install(app)
     # Routes are matched in order. The media plane's hot path is a plain Starlette route,
     # matched first: it skips FastAPI's per-request dependency machinery, and the generated
     # OpenAPI document describes it from OPENAPI_PATHS.
