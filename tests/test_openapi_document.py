@@ -60,7 +60,7 @@ def test_every_keyed_operation_names_its_key_and_its_errors(document: dict[str, 
 def test_native_error_examples_hold_to_the_error_schema(document: dict[str, Any]) -> None:
     validator = _validator(document)
     checked = 0
-    for path, method, operation in _operations(document):
+    for path, _method, operation in _operations(document):
         for status, response in operation["responses"].items():
             if not status.startswith(("4", "5")) or path.startswith("/compat/"):
                 continue
