@@ -193,20 +193,27 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
-        headers = tuple((exc.headers or {}).items())
-        message = str(exc.detail)
+        path = request.url.path
         if exc.status_code == 404:
-            message = f"no such path: {request.url.path} (the API reference is at /docs)"
+            problem = Problem(
+                404, "route_not_found", f"no such path: {path} (the API reference is at /docs)"
+            )
         elif exc.status_code == 405:
             allow = _allowed_methods(request, (exc.headers or {}).get("Allow", ""))
-            headers = (("Allow", allow),)
-            message = f"{request.method} is not allowed on {request.url.path}; it allows {allow}"
-        return render_problem(
-            request, Problem(exc.status_code, code, message, extra_headers=headers)
-        )
+            problem = Problem(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed on {path}; it allows {allow}",
+                extra_headers=(("Allow", allow),),
+            )
+        else:
+            problem = Problem(
+                exc.status_code,
+                "http_error",
+                str(exc.detail),
+                extra_headers=tuple((exc.headers or {}).items()),
+            )
+        return render_problem(request, problem)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
