@@ -6,6 +6,7 @@ route, command or error code is documented by the next ``mkdocs build`` without 
 
 from __future__ import annotations
 
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from mkdocs.structure.files import File, Files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.docs_reference import api_page, cli_page, error_page, scan_error_codes  # noqa: E402
+from scripts.docs_reference import api_page, cli_page, error_page, scan_error_codes
 
 
 def reference_pages() -> dict[str, str]:
@@ -30,7 +31,7 @@ def reference_pages() -> dict[str, str]:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(
             database_url=f"sqlite:///{folder}/docs.db",
-            secret_key="docs-build-only-secret",  # type: ignore[arg-type]
+            secret_key=secrets.token_urlsafe(32),  # type: ignore[arg-type]
             release_worker=False,
         )
         document: dict[str, Any] = create_app(settings).openapi()
