@@ -104,6 +104,13 @@ def test_a_single_field_refusal_of_a_service_has_the_validation_shape(tenant: Te
     assert _field_errors(error)[0]["type"] == "primary_number_not_attached"
 
 
+def test_an_unencoded_plus_in_a_query_string_is_told_to_be_encoded(tenant: Tenant) -> None:
+    response = tenant.get("/v1/routing/inbound?to=+16286666348")
+    error = _error(response, 422, "invalid_phone_number")
+    assert "%2B" in error["message"]
+    assert _field_errors(error)[0]["field"] == "to"
+
+
 def test_the_routing_question_without_to_is_a_field_error(tenant: Tenant) -> None:
     error = _error(tenant.get("/v1/routing/inbound"), 422, "invalid_request")
     assert _field_errors(error) == [{"field": "to", "message": "Field required", "type": "missing"}]

@@ -64,6 +64,9 @@ def _parse(value: object, field: str) -> ParsedNumber:
     A possible number that phonenumbers does not know as valid is kept, flagged ``valid=False``:
     test ranges and private plans must still be importable.
     """
+    if isinstance(value, str) and value.startswith(" ") and value.strip().isdigit():
+        # The classic slip: an unencoded '+' in a query string arrives as a space.
+        raise _invalid(value, field, "starts with a space: in a URL, write the '+' as %2B")
     if not isinstance(value, str) or not value.startswith("+"):
         raise _invalid(value, field, "must be an E.164 string starting with '+'")
     digits = value[1:]

@@ -34,7 +34,7 @@ from callplane.client._params import NewNumber
 from callplane.core.context import Actor
 from callplane.core.csv_export import write_rows
 from callplane.core.db import Database
-from callplane.core.error_handlers import problem_from_validation
+from callplane.core.error_handlers import Problem, native_details, problem_from_validation
 from callplane.core.errors import DomainError
 from callplane.numbers.csv_encoding import UnreadableCsv
 from callplane.numbers.schemas import NumberBatch
@@ -56,7 +56,8 @@ class _InProcess:
             with self.database.transaction() as session:
                 return work(session)
         except DomainError as exc:
-            raise api_error(exc.status, exc.code, exc.message, exc.details or None) from exc
+            problem = Problem(exc.status, exc.code, exc.message, exc.details)
+            raise api_error(exc.status, exc.code, exc.message, native_details(problem)) from exc
 
 
 class InProcessNumbers(_InProcess):
@@ -67,7 +68,8 @@ class InProcessNumbers(_InProcess):
             )
         except ValidationError as exc:
             problem = problem_from_validation(RequestValidationError(exc.errors()))
-            raise api_error(problem.status, problem.code, problem.message, problem.details) from exc
+            details = native_details(problem)
+            raise api_error(problem.status, problem.code, problem.message, details) from exc
         return self.run(lambda s: import_batch(s, self.actor, [n.to_input() for n in body.numbers]))
 
     def assign(
