@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest bench-import clean
+.PHONY: run test lint typecheck pytest docs bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/callplane serve
 
-test: $(VENV)/.installed-test lint typecheck pytest
+test: $(VENV)/.installed-test lint typecheck pytest docs
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench scripts
@@ -32,8 +32,12 @@ typecheck: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# The documentation site, into site/ (the reference pages are made from the code meanwhile).
+docs: $(VENV)/.installed-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 bench-import: $(VENV)/.installed-test
 	$(BIN)/python bench/import_and_list.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data site .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from import_and_list import ROOT, numbers, prepare, server
 
@@ -79,7 +79,7 @@ def run(backend: str, count: int, failures: list[str]) -> dict[str, str]:
             with report.open() as handle:
                 reported = {int(r["line"]): r["code"] for r in csv.DictReader(handle)}
             second_s, second_rc, second_out = cli(base, key, csv_path, report)
-            summary = httpx.get(
+            summary = httpx2.get(
                 f"{base}/v1/numbers/summary", headers={"Authorization": f"Bearer {key}"}
             ).json()["data"]
     if first_rc != 3:  # some rows rejected

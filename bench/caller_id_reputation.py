@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from callplane.core import ids
 from callplane.core.context import Actor
@@ -120,13 +120,13 @@ def _at(moment: dt.datetime) -> dict[str, str]:
     return {"X-Callplane-Simulated-Time": moment.isoformat()}
 
 
-def _ok(response: httpx.Response, expect: int = 200) -> Any:
+def _ok(response: httpx2.Response, expect: int = 200) -> Any:
     if response.status_code != expect:
         raise RuntimeError(f"{response.request.url} -> {response.status_code}: {response.text}")
     return response.json()["data"] if response.content else None
 
 
-def setup(client: httpx.Client, url: str, mode: str, first: int) -> tuple[str, list[str]]:
+def setup(client: httpx2.Client, url: str, mode: str, first: int) -> tuple[str, list[str]]:
     """The mode's workspace through the API: its policy, agent and 20 verified numbers."""
     at = _at(SIM_START)
     _ok(client.patch("/v1/workspace/caller-id-policy", json=POLICIES[mode], headers=at))
@@ -150,7 +150,7 @@ def setup(client: httpx.Client, url: str, mode: str, first: int) -> tuple[str, l
     return agent["id"], numbers
 
 
-def _verify(url: str, client: httpx.Client, numbers: list[str]) -> None:
+def _verify(url: str, client: httpx2.Client, numbers: list[str]) -> None:
     """The operator vouches for the numbers (setup, not measured): usable as caller IDs."""
     workspace = ids.parse("workspace", _ok(client.get("/v1/workspace"))["id"])
     assert workspace is not None
@@ -166,7 +166,7 @@ def _verify(url: str, client: httpx.Client, numbers: list[str]) -> None:
 
 
 def simulate(
-    client: httpx.Client, agent: str, numbers: list[str], days: int, per_day: int
+    client: httpx2.Client, agent: str, numbers: list[str], days: int, per_day: int
 ) -> tuple[Tally, Carrier]:
     rng = random.Random(SEED)  # the same people and the same carrier in both modes
     carrier = Carrier(random.Random(SEED + 1))
@@ -223,7 +223,7 @@ def simulate(
     return tally, carrier
 
 
-def states(client: httpx.Client, agent: str, moment: dt.datetime) -> dict[str, int]:
+def states(client: httpx2.Client, agent: str, moment: dt.datetime) -> dict[str, int]:
     pool = _ok(client.get(f"/v1/agents/{agent}/caller-ids", headers=_at(moment)))
     counts: dict[str, int] = defaultdict(int)
     for number in pool:
@@ -235,7 +235,7 @@ def run(
     base: str, url: str, key: str, mode: str, first: int, args: argparse.Namespace
 ) -> tuple[str, Tally, Carrier, dict[str, int]]:
     headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+    with httpx2.Client(base_url=base, headers=headers, timeout=60) as client:
         agent, numbers = setup(client, url, mode, first)
         tally, carrier = simulate(client, agent, numbers, args.days, args.calls_per_day)
         end = SIM_START + dt.timedelta(days=args.days)

@@ -24,9 +24,10 @@ from typing import Any
 import psycopg
 from sqlalchemy import insert
 
+from callplane.assignments.models import Assignment
 from callplane.core.db import Database, create_db_engine
 from callplane.core.ids import new_uuid
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 from callplane.workspaces.service import create_workspace
 from import_and_list import DEFAULT_PG, ROOT, free_port, machine, numbers, prepare, serve
 

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from common import (
     LABELS,
@@ -51,7 +51,7 @@ PAGES = {
 START, END = "<!-- bench:dashboard_numbers:start -->", "<!-- bench:dashboard_numbers:end -->"
 
 
-def sign_in(client: httpx.Client) -> None:
+def sign_in(client: httpx2.Client) -> None:
     form = client.get("/sign-in")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     if token is None:
@@ -73,7 +73,7 @@ def measure(backend: str, count: int, repeat: int) -> dict[str, float]:
         rows = [NumberRow(e, agent if i % 10 == 0 else None) for i, e in enumerate(numbers(count))]
         load_numbers(url, workspace, rows)
         print(f"{count:,} numbers loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        with server(url, SECRET, tmp) as srv, httpx.Client(base_url=srv.base, timeout=120) as c:
+        with server(url, SECRET, tmp) as srv, httpx2.Client(base_url=srv.base, timeout=120) as c:
             sign_in(c)
             result = {}
             for name, path in PAGES.items():

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,9 +85,9 @@ def wait_until_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path)
         if proc.poll() is not None:
             raise RuntimeError(f"server exited ({proc.returncode}):\n{log_path.read_text()}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"server not healthy in 60 s:\n{log_path.read_text()}")
@@ -142,7 +142,9 @@ def server(url: str, key: str, tmp: Path) -> Iterator[str]:
         yield running.base
 
 
-def call(client: httpx.Client, method: str, path: str, expect: int, **kw: Any) -> tuple[float, Any]:
+def call(
+    client: httpx2.Client, method: str, path: str, expect: int, **kw: Any
+) -> tuple[float, Any]:
     """One timed request; any other status aborts the bench with the error body."""
     start = time.perf_counter()
     resp = client.request(method, path, **kw)
@@ -152,12 +154,12 @@ def call(client: httpx.Client, method: str, path: str, expect: int, **kw: Any) -
     return took, resp.json()
 
 
-def health(client: httpx.Client) -> float:
+def health(client: httpx2.Client) -> float:
     times = [call(client, "GET", "/healthz", 200)[0] for _ in range(20 + HEALTH_REQUESTS)]
     return statistics.median(times[20:])
 
 
-def import_all(client: httpx.Client, todo: list[str]) -> tuple[float, list[float], int]:
+def import_all(client: httpx2.Client, todo: list[str]) -> tuple[float, list[float], int]:
     """Seconds in total, seconds per batch, and how many came back ``valid``."""
     times, valid, start = [], 0, time.perf_counter()
     for i in range(0, len(todo), BATCH):
@@ -168,7 +170,7 @@ def import_all(client: httpx.Client, todo: list[str]) -> tuple[float, list[float
     return time.perf_counter() - start, times, valid
 
 
-def list_all(client: httpx.Client) -> tuple[float, list[float], set[str]]:
+def list_all(client: httpx2.Client) -> tuple[float, list[float], set[str]]:
     """Seconds in total, seconds per page, and the distinct ids listed."""
     times, seen, cursor, start = [], set[str](), None, time.perf_counter()
     while True:
@@ -196,7 +198,7 @@ def run(backend: str, count: int, failures: list[str]) -> Results:
         url, version = prepare(backend, Path(tmp))
         with (
             server(url, key, Path(tmp)) as base,
-            httpx.Client(base_url=base, headers=auth, timeout=300) as client,
+            httpx2.Client(base_url=base, headers=auth, timeout=300) as client,
         ):
             health_before = health(client)
             import_s, batch_times, valid = import_all(client, todo)
@@ -293,7 +295,7 @@ def main() -> int:
         print(f"{backend}: importing {args.count:,} numbers and listing them…", file=sys.stderr)
         try:
             results[LABELS[backend]] = run(backend, args.count, failures)
-        except (RuntimeError, httpx.HTTPError, psycopg.Error) as exc:
+        except (RuntimeError, httpx2.HTTPError, psycopg.Error) as exc:
             print(f"ABORTED on {backend}: {exc}", file=sys.stderr)
             return 2
     body = table(results)

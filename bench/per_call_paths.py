@@ -43,13 +43,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 import psycopg
 from sqlalchemy import insert, select
 
+from callplane.assignments.models import Assignment
 from callplane.core.db import create_db_engine
 from callplane.core.ids import new_uuid
-from callplane.numbers.models import Assignment
 from callplane.routing.models import CallerIdSelection
 from common import (
     LABELS,
@@ -221,7 +221,7 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         auth = {"Authorization": f"Bearer {self.key}"}
-        with httpx.Client(base_url=self.base, headers=auth, timeout=30) as client:
+        with httpx2.Client(base_url=self.base, headers=auth, timeout=30) as client:
             while not self.stop.wait(self.pause):
                 e164 = random.choice(self.targets)
                 body = {"friendly_name": f"renamed {self.writes}"}
@@ -250,7 +250,7 @@ def resolution(backend: str, size: int, pool: list[str], args: argparse.Namespac
             spread.write_text(resolve_lua(key, probe, "/v1/routing/inbound"))
             row: Row = {"backend": backend, "database": version, "size": size}
             with callplane(url, secret, tmp, "one") as srv:
-                body = httpx.get(
+                body = httpx2.get(
                     f"{srv.base}/v1/routing/inbound",
                     params={"to": probe[0]},
                     headers={"Authorization": f"Bearer {key}"},
@@ -337,7 +337,7 @@ def twilio(backend: str, pool: list[str], args: argparse.Namespace) -> Row:
                 "CALLPLANE_TWILIO_REPLAY_WINDOW_HOURS": "0.0001",
             }
             with serve(env, ["--no-migrate"], tmp / "twilio.log") as srv:
-                answer = httpx.patch(
+                answer = httpx2.patch(
                     f"{srv.base}/v1/workspace",
                     json={"twilio_auth_token": auth_token},
                     headers={"Authorization": f"Bearer {key}"},
@@ -518,7 +518,7 @@ def consistency(backend: str, args: argparse.Namespace) -> Row:
             with (
                 callplane(url, secret, tmp, "a") as a,
                 callplane(url, secret, tmp, "b", workers=2) as b,
-                httpx.Client(headers=auth, timeout=30) as client,
+                httpx2.Client(headers=auth, timeout=30) as client,
             ):
                 for flip in range(args.flips):
                     agent = agents[flip % 2]

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import psycopg
 
 from callplane.core import ids
@@ -197,7 +197,7 @@ def phase_result(
     }
 
 
-def check_conflict(client: httpx.Client, agent: str, to: str) -> str:
+def check_conflict(client: httpx2.Client, agent: str, to: str) -> str:
     resp = client.post("/v1/routing/outbound", json={"agent_id": agent, "to": to})
     if resp.status_code != 409:
         raise RuntimeError(f"exhausted agent answered {resp.status_code}: {resp.text}")
@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> tuple[list[Result], str, dict[str, Any]]:
             with (
                 server(url, secret, tmp, "server-1") as one,
                 server(url, secret, tmp, "server-2") as two,
-                httpx.Client(base_url=one.base, headers=auth, timeout=30) as client,
+                httpx2.Client(base_url=one.base, headers=auth, timeout=30) as client,
             ):
                 # One selection each way through both servers before the clock starts.
                 rendered = ids.render("agent", main_agent)
@@ -394,7 +394,7 @@ def main() -> int:
     print("postgresql: outbound selection on two servers…", file=sys.stderr)
     try:
         results, _, extra = run(args)
-    except (RuntimeError, httpx.HTTPError, psycopg.Error) as exc:
+    except (RuntimeError, httpx2.HTTPError, psycopg.Error) as exc:
         print(f"ABORTED: {exc}", file=sys.stderr)
         return 2
     extra |= {"source": source, "when": when}

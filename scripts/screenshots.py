@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from playwright.sync_api import Page, sync_playwright
 
 from callplane.core.migrate import upgrade
@@ -53,9 +53,9 @@ def serve(url: str, secret: str, key: str, folder: Path) -> Iterator[str]:
     try:
         for _ in range(300):
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 time.sleep(0.1)
         yield base
     finally:
@@ -63,7 +63,7 @@ def serve(url: str, secret: str, key: str, folder: Path) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def demo(api: httpx.Client) -> None:
+def demo(api: httpx2.Client) -> None:
     def call(method: str, path: str, body: Any = None) -> Any:
         response = api.request(method, path, json=body)
         response.raise_for_status()
@@ -128,7 +128,7 @@ def main() -> int:
         url = f"sqlite:///{folder / 'demo.db'}"
         upgrade(url)
         with serve(url, secret, key, folder) as base:
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as api:
+            with httpx2.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as api:
                 demo(api)
             csv_file = folder / "numbers.csv"
             csv_file.write_text(

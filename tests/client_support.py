@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from callplane.client import Client
 from tests.helpers import Tenant
 
 
-class InProcessTransport(httpx.BaseTransport):
+class InProcessTransport(httpx2.BaseTransport):
     """Hands each request to Starlette's TestClient: the real app, lifespan and all, no socket.
 
-    The TestClient speaks ``httpx2``; the library speaks ``httpx``: this carries the request
-    and the answer across unchanged.
+    A transport rather than the TestClient itself, so that the tests' misbehaving transports
+    can wrap it.
     """
 
     def __init__(self, test_client: TestClient) -> None:
         self.test_client = test_client
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         answer = self.test_client.request(
             request.method,
             str(request.url),
             headers=[(k, v) for k, v in request.headers.multi_items() if k != "host"],
             content=request.read(),
         )
-        return httpx.Response(
+        return httpx2.Response(
             answer.status_code,
             headers=answer.headers.multi_items(),
             content=answer.content,

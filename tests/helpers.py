@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2 as httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from callplane.app import create_app
@@ -39,19 +39,19 @@ class Tenant:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+    def get(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.client.get(path, headers=self.auth, **kwargs)
 
-    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx2.Response:
         return self.client.post(path, json=body, headers=self.auth, **kwargs)
 
-    def put(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> httpx2.Response:
         return self.client.put(path, json=body, headers=self.auth, **kwargs)
 
-    def patch(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+    def patch(self, path: str, body: Any = None, **kwargs: Any) -> httpx2.Response:
         return self.client.patch(path, json=body, headers=self.auth, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+    def delete(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.client.delete(path, headers=self.auth, **kwargs)
 
     def agent(self, type_: str = "outbound", name: str = "Agent", **fields: Any) -> dict[str, Any]:
@@ -102,5 +102,5 @@ def make_tenant(backend: Backend, client: TestClient, name: str) -> Tenant:
     return Tenant(backend, client, ids.render("workspace", workspace.id), issued.plaintext)
 
 
-def error_code(response: httpx.Response) -> str:
+def error_code(response: httpx2.Response) -> str:
     return str(response.json()["error"]["code"])

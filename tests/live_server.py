@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx2
 
 from tests.helpers import SECRET
 
@@ -47,9 +47,9 @@ def live_server(
             deadline = time.monotonic() + 120  # a loaded machine starts slowly
             while True:
                 try:
-                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    if httpx2.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                         break
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     pass
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")

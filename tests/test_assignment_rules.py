@@ -246,3 +246,21 @@ def test_agent_type_changes_only_without_numbers(tenant: Tenant) -> None:
     tenant.delete(f"/v1/agents/{agent['id']}/numbers/{N1}")
     changed = tenant.patch(f"/v1/agents/{agent['id']}", {"type": "inbound"})
     assert changed.json()["data"]["type"] == "inbound"
+
+
+def test_an_agents_numbers_by_filter_and_by_path_across_workspaces(
+    tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """The list filter matches nothing for an agent that is not the workspace's; the agent's
+    own path is a 404 for it, as for any resource of another workspace."""
+    mine = tenant.agent("outbound")
+    number = tenant.number("+12025550177")
+    tenant.put(f"/v1/agents/{mine['id']}/numbers", {"number_ids": [number["id"]]})
+    theirs = other_tenant.agent("outbound")
+    listed = tenant.get("/v1/numbers", params={"agent_id": mine["id"]}).json()["data"]
+    assert [n["id"] for n in listed] == [number["id"]]
+    for agent_id in (theirs["id"], "agt_not-an-id"):
+        assert tenant.get("/v1/numbers", params={"agent_id": agent_id}).json()["data"] == []
+    assert other_tenant.get("/v1/numbers", params={"agent_id": mine["id"]}).json()["data"] == []
+    by_path = other_tenant.get(f"/v1/agents/{mine['id']}/numbers")
+    assert (by_path.status_code, error_code(by_path)) == (404, "agent_not_found")

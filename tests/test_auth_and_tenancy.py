@@ -12,14 +12,29 @@ N1 = "+12025550111"
 
 
 @pytest.mark.parametrize(
-    "header", [None, "Bearer", "Basic abc", "Bearer sk_live_not-a-real-key-000000"]
+    ("header", "code"),
+    [
+        (None, "missing_api_key"),
+        ("Bearer", "malformed_authorization"),
+        ("Basic abc", "malformed_authorization"),
+        ("sk_live_a-key-sent-without-its-scheme", "malformed_authorization"),
+        ("Bearer sk_live_not-a-real-key-000000", "invalid_api_key"),
+    ],
 )
-def test_missing_or_invalid_key_is_401(tenant: Tenant, header: str | None) -> None:
+def test_missing_or_invalid_key_is_401(tenant: Tenant, header: str | None, code: str) -> None:
     headers = {"Authorization": header} if header else {}
     response = tenant.client.get("/v1/numbers", headers=headers)
     assert response.status_code == 401
-    assert error_code(response) in {"missing_api_key", "invalid_api_key"}
+    assert error_code(response) == code
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_key_without_its_scheme_is_told_the_fix_and_never_echoed(tenant: Tenant) -> None:
+    response = tenant.client.get("/v1/numbers", headers={"Authorization": tenant.key})
+    assert response.status_code == 401
+    message = response.json()["error"]["message"]
+    assert "Bearer <api key>" in message
+    assert tenant.key not in response.text
 
 
 def test_revoked_key_is_401(tenant: Tenant) -> None:

@@ -87,7 +87,7 @@ def test_attach_body_must_name_numbers(tenant: Tenant) -> None:
         f"/v1/agents/{agent['id']}/numbers", {"phone_number_slugs": ["16286666348", "1231242151"]}
     )
     assert impossible.status_code == 422
-    assert impossible.json()["error"]["details"]["field"] == "phone_number_slugs[1]"
+    assert impossible.json()["error"]["details"]["errors"][0]["field"] == "phone_number_slugs[1]"
 
 
 def test_unknown_ids_are_404(tenant: Tenant) -> None:

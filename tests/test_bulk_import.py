@@ -7,7 +7,7 @@ import csv
 import random
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from typer.testing import CliRunner
 
@@ -103,11 +103,11 @@ class GoneAfter(InProcessTransport):
         super().__init__(tenant.client)
         self.left = batches
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/v1/numbers/batch":
             self.left -= 1
             if self.left < 0:
-                raise httpx.ConnectError("connection refused", request=request)
+                raise httpx2.ConnectError("connection refused", request=request)
         return super().handle_request(request)
 
 

@@ -8,16 +8,17 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from pydantic import BaseModel
 
 import callplane.client as library
 from callplane.agents.schemas import AgentOut
 from callplane.app import create_app
+from callplane.assignments.schemas import AttachOut
 from callplane.client import APIError, AsyncClient, Client, Conflict, Number
 from callplane.events.schemas import EventOut
-from callplane.numbers.schemas import AttachOut, NumberOut, SummaryOut
+from callplane.numbers.schemas import NumberOut, SummaryOut
 from callplane.providers.schemas import CandidateOut, ProviderImportOut, ReleaseOut
 from callplane.reputation.schemas import (
     CallerIdOut,
@@ -118,9 +119,9 @@ class Recorder(InProcessTransport):
 
     def __init__(self, tenant: Tenant) -> None:
         super().__init__(tenant.client)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         return super().handle_request(request)
 
@@ -237,13 +238,13 @@ def native_api(database: Path) -> set[tuple[str, str]]:
 
 def test_every_call_of_the_native_api_has_a_method(tmp_path: Path) -> None:
     assert set(ENDPOINTS) == native_api(tmp_path / "unused.db")
-    sent: list[httpx.Request] = []
+    sent: list[httpx2.Request] = []
 
-    def refuse(request: httpx.Request) -> httpx.Response:
+    def refuse(request: httpx2.Request) -> httpx2.Response:
         sent.append(request)
-        return httpx.Response(418, json={"error": {"code": "teapot", "message": "no"}})
+        return httpx2.Response(418, json={"error": {"code": "teapot", "message": "no"}})
 
-    client = Client("http://callplane.test", "sk_test", transport=httpx.MockTransport(refuse))
+    client = Client("http://callplane.test", "sk_test", transport=httpx2.MockTransport(refuse))
     for (method, template), call in ENDPOINTS.items():
         with pytest.raises(APIError) as refused:
             call(client)

@@ -1,11 +1,11 @@
-"""The async client against the real app in process (``httpx.ASGITransport``) on both
+"""The async client against the real app in process (``httpx2.ASGITransport``) on both
 databases: the same calls awaited, lists walked with ``async for``, the same exceptions."""
 
 from __future__ import annotations
 
 import asyncio
 
-import httpx
+import httpx2
 import pytest
 
 from callplane.app import create_app
@@ -15,16 +15,16 @@ from tests.helpers import Backend, Tenant, settings_for
 
 def test_the_async_client_against_the_app(backend: Backend, tenant: Tenant) -> None:
     app = create_app(settings_for(backend), backend.database)
-    requests: list[httpx.Request] = []
+    requests: list[httpx2.Request] = []
 
     async def main() -> None:
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), event_hooks={"request": [remember]}
+            httpx2.AsyncClient(
+                transport=httpx2.ASGITransport(app=app), event_hooks={"request": [remember]}
             ) as http,
         ):
-            # An injected httpx client: the library sends through it and leaves it open.
+            # An injected httpx2 client: the library sends through it and leaves it open.
             client = AsyncClient("http://testserver", tenant.key, http_client=http)
             desk = await client.agents.create(
                 "Desk", "inbound", stream_url="wss://media.example/desk"
@@ -54,7 +54,7 @@ def test_the_async_client_against_the_app(backend: Backend, tenant: Tenant) -> N
             await client.close()
             assert not http.is_closed
 
-    async def remember(request: httpx.Request) -> None:
+    async def remember(request: httpx2.Request) -> None:
         requests.append(request)
 
     asyncio.run(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -126,20 +126,20 @@ def test_no_server_is_a_transport_error_naming_the_url() -> None:
     assert REQUEST_ID.match(down.value.request_id)
 
 
-def answering(response: httpx.Response | Exception) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
+def answering(response: httpx2.Response | Exception) -> httpx2.MockTransport:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if isinstance(response, Exception):
             raise response
         return response
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
 def test_a_timeout_is_a_request_timeout() -> None:
     client = Client(
         "http://callplane.test",
         "k",
-        transport=answering(httpx.ReadTimeout("slow")),
+        transport=answering(httpx2.ReadTimeout("slow")),
         max_retries=0,
     )
     with pytest.raises(RequestTimeout) as slow:
@@ -150,7 +150,7 @@ def test_a_timeout_is_a_request_timeout() -> None:
 def test_a_forbidden_answer_is_permission_denied() -> None:
     body = {"error": {"code": "forbidden", "message": "no"}, "meta": {"request_id": "req_abc"}}
     client = Client(
-        "http://callplane.test", "k", transport=answering(httpx.Response(403, json=body))
+        "http://callplane.test", "k", transport=answering(httpx2.Response(403, json=body))
     )
     with pytest.raises(PermissionDenied) as denied:
         client.workspace.get()
@@ -158,12 +158,12 @@ def test_a_forbidden_answer_is_permission_denied() -> None:
 
 
 def test_something_that_is_not_callplane_is_an_api_error() -> None:
-    html = httpx.Response(200, text="<html>hello</html>", headers={"X-Request-ID": "req_proxy"})
+    html = httpx2.Response(200, text="<html>hello</html>", headers={"X-Request-ID": "req_proxy"})
     client = Client("http://callplane.test", "k", transport=answering(html))
     with pytest.raises(APIError) as odd:
         client.numbers.summary()
     assert odd.value.code == "unexpected_response" and odd.value.request_id == "req_proxy"
-    wrong_shape = httpx.Response(200, json={"data": {"total": "many"}, "meta": {}})
+    wrong_shape = httpx2.Response(200, json={"data": {"total": "many"}, "meta": {}})
     with pytest.raises(APIError) as mismatch:
         Client("http://x", "k", transport=answering(wrong_shape)).numbers.summary()
     assert mismatch.value.code == "unexpected_response"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 
-import httpx
+import httpx2
 import pytest
 
 from callplane.client import Client, PreconditionFailed, ServerError
@@ -40,7 +40,7 @@ AGENT = {
     "version": 1,
     "etag": '"x-1"',
 }
-CREATED = httpx.Response(201, json={"data": AGENT, "meta": {"request_id": "req_ok", "ts": "-"}})
+CREATED = httpx2.Response(201, json={"data": AGENT, "meta": {"request_id": "req_ok", "ts": "-"}})
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def fake(script: Script) -> Client:
 
 def test_a_keyed_post_is_retried_with_the_same_key(slept: list[float]) -> None:
     script = Script(
-        httpx.ReadTimeout("no answer"),  # the agent may exist already: the key makes it safe
+        httpx2.ReadTimeout("no answer"),  # the agent may exist already: the key makes it safe
         error(503, "unavailable"),
         error(409, "idempotency_request_in_flight", "1"),  # the first attempt still running
         CREATED,

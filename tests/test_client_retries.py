@@ -7,7 +7,7 @@ import asyncio
 import email.utils
 import time
 
-import httpx
+import httpx2
 import pytest
 
 from callplane.client import AsyncClient, Client, Conflict, RateLimited, RequestTimeout, ServerError
@@ -22,29 +22,31 @@ SUMMARY = {
     "by_provider": {},
     "by_assignment": {},
 }
-OK = httpx.Response(200, json={"data": SUMMARY, "meta": {"request_id": "req_ok", "ts": "-"}})
+OK = httpx2.Response(200, json={"data": SUMMARY, "meta": {"request_id": "req_ok", "ts": "-"}})
 
 
-def error(status: int, code: str, retry_after: str | None = None) -> httpx.Response:
+def error(status: int, code: str, retry_after: str | None = None) -> httpx2.Response:
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
     body = {"error": {"code": code, "message": code}, "meta": {"request_id": "req_e", "ts": "-"}}
-    return httpx.Response(status, json=body, headers=headers)
+    return httpx2.Response(status, json=body, headers=headers)
 
 
-class Script(httpx.MockTransport):
+class Script(httpx2.MockTransport):
     """Answers each request with the next outcome of the script, and keeps the requests."""
 
-    def __init__(self, *outcomes: httpx.Response | Exception) -> None:
+    def __init__(self, *outcomes: httpx2.Response | Exception) -> None:
         self.outcomes = list(outcomes)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
         super().__init__(self.answer)
 
-    def answer(self, request: httpx.Request) -> httpx.Response:
+    def answer(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return httpx.Response(outcome.status_code, headers=outcome.headers, content=outcome.content)
+        return httpx2.Response(
+            outcome.status_code, headers=outcome.headers, content=outcome.content
+        )
 
 
 @pytest.fixture
@@ -110,7 +112,7 @@ def test_puts_and_deletes_are_retried_unkeyed_posts_are_not(slept: list[float]) 
     assert len(posted.requests) == 1  # a caller ID may have been taken: never sent twice
     assert "idempotency-key" not in posted.requests[0].headers
 
-    read_timeout = Script(httpx.ReadTimeout("slow"))
+    read_timeout = Script(httpx2.ReadTimeout("slow"))
     with pytest.raises(RequestTimeout):
         client(read_timeout).routing.select_caller_id("agt_x", "+12125550199")
     assert len(read_timeout.requests) == 1
@@ -118,7 +120,7 @@ def test_puts_and_deletes_are_retried_unkeyed_posts_are_not(slept: list[float]) 
 
 def test_a_post_is_retried_when_the_server_did_nothing(slept: list[float]) -> None:
     selection = Script(
-        httpx.ConnectError("refused"),  # never left the machine
+        httpx2.ConnectError("refused"),  # never left the machine
         error(429, "rate_limited", "1"),  # refused before any work
         error(409, "concurrent_modification"),  # rolled back, and the server says so
         error(409, "number_already_assigned"),  # a real conflict: final
@@ -130,7 +132,7 @@ def test_a_post_is_retried_when_the_server_did_nothing(slept: list[float]) -> No
 
 
 def test_connection_errors_end_as_a_transport_error(slept: list[float]) -> None:
-    script = Script(*(httpx.ConnectError("refused") for _ in range(3)))
+    script = Script(*(httpx2.ConnectError("refused") for _ in range(3)))
     with pytest.raises(ClientTransportError) as down:
         client(script).agents.get("agt_x")
     assert len(script.requests) == 3 and "http://callplane.test" in str(down.value)

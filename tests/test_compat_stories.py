@@ -11,8 +11,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from callplane.app import create_app
+from callplane.assignments import service as assignments
 from callplane.core.ratelimit import RateLimited, SharedCounter, build_rate_limiter
-from callplane.numbers import assignments
 from tests.conformance import seed_pages as seeds
 from tests.helpers import Tenant, settings_for
 

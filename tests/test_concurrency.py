@@ -7,17 +7,19 @@ import random
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
+import httpx2
 from sqlalchemy import text
 
 from tests.helpers import Tenant
 from tests.live_server import live_server
 
 
-async def _fire(base_url: str, key: str, calls: list[tuple[str, str, Any]]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=len(calls))
+async def _fire(
+    base_url: str, key: str, calls: list[tuple[str, str, Any]]
+) -> list[httpx2.Response]:
+    limits = httpx2.Limits(max_connections=len(calls))
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(
+    async with httpx2.AsyncClient(
         base_url=base_url, headers=headers, limits=limits, timeout=60
     ) as client:
         return await asyncio.gather(*(client.request(m, p, json=b) for m, p, b in calls))

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.db import utcnow
-from callplane.numbers.models import Assignment
 from tests.helpers import Tenant
 
 

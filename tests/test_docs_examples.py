@@ -1,5 +1,12 @@
-"""Every documented example runs: the README's quick start and docs/client.md in Python, each
-``callplane`` line of docs/cli.md through the CLI, against a live server on both databases."""
+"""Every documented example runs, against a live server on both databases.
+
+The README's quick start and docs/client.md run in Python, each ``callplane`` line of docs/cli.md
+through the CLI, and every other page's ``sh`` blocks as one bash script and its ``python``
+blocks in one namespace, in a workspace of its own. A block that must not run (it starts a
+server, or holds placeholders) says so just above it with ``<!-- docs-test: skip (why) -->``;
+``<!-- docs-test: sqlite -->`` or ``postgresql`` runs it on that database only, and a page of
+records rather than examples (the benchmark commands) says ``<!-- docs-test: skip page (why)
+-->`` once."""
 
 from __future__ import annotations
 
@@ -9,7 +16,10 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import mypy.api
@@ -23,6 +33,37 @@ from tests.live_server import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 KEEP_ID = re.compile(r"^(\w+)=\$\((callplane .+) \| jq -r \.(\w+)\)$")
+PAGES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").rglob("*.md"))]
+# Blocks the tests above run their own way (the CLI in-process, the client typed-checked too).
+OWN_RUNNERS = {("README.md", "python"), ("docs/client.md", "python"), ("docs/cli.md", "sh")}
+EXAMPLES = ("sh", "python")  # the languages of examples; ```text, ```json … are not run
+NOT_EXAMPLES_BUT_LOOK_LIKE = ("bash", "shell", "console", "py", "python3")
+FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```$", flags=re.MULTILINE | re.DOTALL)
+MARK = re.compile(r"<!-- docs-test: (skip|sqlite|postgresql)\b[^>]*-->\s*$")
+PAGE_MARK = re.compile(r"^<!-- docs-test: skip page \(.+\) -->$", flags=re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Example:
+    page: str
+    language: str
+    code: str
+    only: str | None  # skip, sqlite or postgresql, from the mark above the block
+
+    def runs_on(self, backend: str) -> bool:
+        return self.only is None or self.only == backend
+
+
+def examples(page: str) -> list[Example]:
+    text = (ROOT / page).read_text()
+    whole_page = "skip" if PAGE_MARK.search(text) else None
+    found = []
+    for match in FENCE.finditer(text):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        mark = MARK.search(before)
+        only = whole_page or (mark.group(1) if mark else None)
+        found.append(Example(page, match.group(1), match.group(2), only))
+    return found
 
 
 def blocks(page: str, language: str) -> list[str]:
@@ -98,3 +139,66 @@ def test_the_python_examples_type_check_strictly(tmp_path: Path) -> None:
         ["--strict", "--cache-dir", str(tmp_path / "cache"), str(examples)]
     )
     assert status == 0, report + errors
+
+
+def test_every_example_is_in_a_language_that_runs() -> None:
+    """A ``bash`` or ``console`` block would silently never run: examples are ``sh``/``python``."""
+    wrong = [
+        f"{e.page}: ```{e.language}"
+        for page in PAGES
+        for e in examples(page)
+        if e.language in NOT_EXAMPLES_BUT_LOOK_LIKE
+    ]
+    assert wrong == []
+
+
+def test_skipped_examples_are_few_and_say_why() -> None:
+    pages = [p for p in PAGES if not PAGE_MARK.search((ROOT / p).read_text())]
+    assert len(pages) > len(PAGES) - 2  # the benchmark records, at most
+    every = [e for page in pages for e in examples(page) if e.language in EXAMPLES]
+    skipped = [e for e in every if e.only == "skip"]
+    assert len(skipped) * 4 < len(every), [e.page for e in skipped]
+    for page in PAGES:
+        for line in (ROOT / page).read_text().splitlines():
+            if "docs-test: skip" in line:
+                assert re.search(r"skip (page )?\(.+\)", line), f"{page}: say why: {line}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_the_page_examples_run(
+    page: str, backend: Backend, shell: dict[str, str], tmp_path: Path
+) -> None:
+    blocks = [
+        e
+        for e in examples(page)
+        if e.language in EXAMPLES
+        and (page, e.language) not in OWN_RUNNERS
+        and e.runs_on(backend.name)
+    ]
+    if not blocks:
+        pytest.skip(f"{page} has no example of its own to run on {backend.name}")
+    script = "\n".join(e.code for e in blocks if e.language == "sh")
+    if script:
+        environment = {
+            **os.environ,
+            **shell,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        }
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, f"{page}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        assert "Traceback" not in result.stderr
+        if page == "docs/getting-started.md":  # a fresh workspace reaches a routed call
+            assert '"action": "connect"' in result.stdout, result.stdout
+    namespace: dict[str, object] = {"__name__": "docs_example"}
+    printed = io.StringIO()
+    for number, e in enumerate(b for b in blocks if b.language == "python"):
+        with contextlib.redirect_stdout(printed):
+            exec(compile(e.code, f"{page} python example {number + 1}", "exec"), namespace)  # noqa: S102

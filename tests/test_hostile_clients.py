@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx2 as httpx
+import httpx2
 import pytest
 
 from tests.helpers import Tenant
@@ -69,7 +69,7 @@ def test_slow_unauthenticated_clients_do_not_starve_keyed_requests(
             slow.append((reader, writer))
         await asyncio.sleep(0.2)
         headers = {"Authorization": f"Bearer {tenant.key}"}
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=5) as client:
+        async with httpx2.AsyncClient(base_url=base_url, headers=headers, timeout=5) as client:
             for method, body in (("GET", None), ("POST", {"name": "Keyed", "type": "outbound"})):
                 started = time.monotonic()
                 response = await client.request(method, "/v1/agents", json=body)
@@ -119,7 +119,7 @@ def test_a_chunked_body_is_counted_and_cut_at_the_limit(server: str) -> None:
     # at the limit (the 413 itself is checked in process, tests/test_request_limits.py).
     assert status in (413, None)
     assert sent < 16 * 1024 * 1024  # 2 MB limit, plus what the socket buffers took
-    assert httpx.get(f"{server}/healthz").status_code == 200
+    assert httpx2.get(f"{server}/healthz").status_code == 200
 
 
 def test_an_endless_header_is_refused_without_stalling_the_server(server: str) -> None:
@@ -129,7 +129,7 @@ def test_an_endless_header_is_refused_without_stalling_the_server(server: str) -
             _stream_until_answered(server, head, b"a" * CHUNK, 50 * 1024 * 1024)
         )
         slowest = 0.0
-        async with httpx.AsyncClient(base_url=server, timeout=5) as client:
+        async with httpx2.AsyncClient(base_url=server, timeout=5) as client:
             while not flood.done():
                 started = time.monotonic()
                 await client.get("/healthz")
@@ -145,7 +145,7 @@ def test_an_endless_header_is_refused_without_stalling_the_server(server: str) -
 
 def test_many_header_fields_are_refused(server: str) -> None:
     headers = {f"X-Pad-{index}": "1" for index in range(150)}
-    response = httpx.get(f"{server}/v1/agents", headers=headers)
+    response = httpx2.get(f"{server}/v1/agents", headers=headers)
     assert response.status_code == 431
     assert response.json()["error"]["code"] == "headers_too_large"
 
@@ -165,7 +165,7 @@ def test_a_declared_oversized_body_is_refused_before_it_is_sent(server: str) -> 
 
 def test_deep_json_is_refused_before_any_parser_recurses(server: str) -> None:
     # A refused request still carries its id, so an operator can find it in the log.
-    response = httpx.post(
+    response = httpx2.post(
         f"{server}/v1/agents",
         content=b"[" * 100 + b"]" * 100,
         headers={"Content-Type": "application/json", "X-Request-ID": f"t-{uuid.uuid4()}"},

@@ -35,7 +35,7 @@ def test_a_batch_of_guesses_names_at_most_one_held_number(
         "/v1/numbers/batch", {"numbers": [{"e164": g} for g in guesses] + [{"e164": "+1"}]}
     )
     assert with_invalid.status_code == 422
-    assert [e["code"] for e in with_invalid.json()["error"]["details"]["errors"]] == [
+    assert [e["type"] for e in with_invalid.json()["error"]["details"]["errors"]] == [
         "invalid_phone_number"
     ]
     assert not any(n in with_invalid.text for n in held)
@@ -43,7 +43,7 @@ def test_a_batch_of_guesses_names_at_most_one_held_number(
     valid_only = tenant.post("/v1/numbers/batch", {"numbers": [{"e164": g} for g in guesses]})
     assert (valid_only.status_code, error_code(valid_only)) == (422, "batch_invalid")
     errors = valid_only.json()["error"]["details"]["errors"]
-    assert [(e["index"], e["code"], e["message"]) for e in errors] == [
+    assert [(e["index"], e["type"], e["message"]) for e in errors] == [
         (0, "number_not_available", "this number is not available")
     ]
     assert sum(n in valid_only.text for n in held) == 1

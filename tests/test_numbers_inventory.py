@@ -29,7 +29,16 @@ def test_impossible_or_malformed_numbers_are_422_naming_field_and_value(tenant: 
         assert response.status_code == 422, value
         body = response.json()["error"]
         assert body["code"] == "invalid_phone_number"
-        assert body["details"] == {"field": "e164", "value": value}
+        assert body["details"] == {
+            "errors": [
+                {
+                    "field": "e164",
+                    "message": body["message"],
+                    "type": "invalid_phone_number",
+                    "value": value,
+                }
+            ]
+        }
         assert value in body["message"]
 
 
@@ -56,7 +65,7 @@ def test_batch_import_is_all_or_nothing_with_per_item_errors(tenant: Tenant) -> 
     assert response.status_code == 422
     assert error_code(response) == "batch_invalid"
     errors = response.json()["error"]["details"]["errors"]
-    assert [(e["index"], e["code"]) for e in errors] == [
+    assert [(e["index"], e["type"]) for e in errors] == [
         (1, "invalid_phone_number"),
         (2, "duplicate_in_batch"),
         (3, "number_already_exists"),

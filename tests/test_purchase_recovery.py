@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -208,13 +208,13 @@ def test_a_server_killed_mid_purchase_loses_no_number(
 
     def up() -> bool:
         try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
+            return httpx2.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx2.TransportError:
             return server.poll() is not None
 
     def buy() -> None:
-        with contextlib.suppress(httpx.TransportError):  # the server is killed under it
-            httpx.post(
+        with contextlib.suppress(httpx2.TransportError):  # the server is killed under it
+            httpx2.post(
                 f"{base}/v1/numbers/purchase",
                 json={"provider": "twilio", "phone_numbers": ["+14155550100"]},
                 headers=setup.tenant.auth,

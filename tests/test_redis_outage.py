@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -92,7 +92,7 @@ def test_a_black_holed_redis_never_blocks_the_event_loop(
 
     async def load(base_url: str) -> tuple[float, float]:
         headers = {"Authorization": f"Bearer {tenant.key}"}
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
+        async with httpx2.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
             keyed = [
                 client.get(path)
                 for path in ("/v1/agents", "/v1/routing/inbound?to=%2B12025550170") * 5
@@ -110,7 +110,7 @@ def test_a_black_holed_redis_never_blocks_the_event_loop(
         # bounds leave room for a busy test machine.
         assert health < 1.5
         assert everything < 4.0
-        assert httpx.get(f"{base_url}/readyz").json()["redis"] == "unreachable"
+        assert httpx2.get(f"{base_url}/readyz").json()["redis"] == "unreachable"
 
 
 class FlakyRedis:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx2
 
 from callplane.core import ids
 from callplane.workspaces.service import revoke_key
@@ -30,7 +30,7 @@ def test_changes_reach_every_server_before_its_next_resolution(
     with (
         live_server(tenant.backend.url, tmp_path / "a.log") as a,
         live_server(tenant.backend.url, tmp_path / "b.log") as b,
-        httpx.Client(headers=auth, timeout=30) as client,
+        httpx2.Client(headers=auth, timeout=30) as client,
     ):
 
         def resolve_on_b() -> dict[str, object]:

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
+import httpx2
 import pytest
 from sqlalchemy import select, text
 
@@ -97,14 +97,14 @@ def test_destination_countries_and_refusals(tenant: Tenant) -> None:
 
 def _race_on_two_servers(
     tenant: Tenant, tmp_path: Path, agent: dict[str, Any], *, requests: int, clients: int
-) -> list[httpx.Response]:
+) -> list[httpx2.Response]:
     """``requests`` selections at once from ``clients`` connections, alternating two servers."""
     body = {"agent_id": agent["id"], "to": "+14155550100"}
 
-    async def fire(urls: list[str]) -> list[httpx.Response]:
+    async def fire(urls: list[str]) -> list[httpx2.Response]:
         headers = {"Authorization": f"Bearer {tenant.key}"}
-        limits = httpx.Limits(max_connections=clients)
-        async with httpx.AsyncClient(headers=headers, timeout=120, limits=limits) as client:
+        limits = httpx2.Limits(max_connections=clients)
+        async with httpx2.AsyncClient(headers=headers, timeout=120, limits=limits) as client:
             return await asyncio.gather(
                 *(
                     client.post(f"{urls[i % 2]}/v1/routing/outbound", json=body)

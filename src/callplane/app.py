@@ -12,8 +12,9 @@ import anyio.to_thread
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from callplane import __version__, compat, dashboard, health
+from callplane import __version__, compat, dashboard, explorer, health
 from callplane.agents.router import router as agents_router
+from callplane.assignments import router as assignments_api
 from callplane.core import crypto, error_handlers
 from callplane.core.auth_guard import FailedAuthGuard
 from callplane.core.clock import SimulatedClockMiddleware
@@ -38,15 +39,17 @@ from callplane.reputation.router import router as reputation_router
 from callplane.routing import router as routing_api
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector
-from callplane.settings import Settings, get_settings
+from callplane.settings import DEVELOPMENT_SECRET_WARNING, Settings, get_settings
 from callplane.webhooks.delivery import DeliveryWorker, Policy
 from callplane.webhooks.router import catalog_router as event_types_router
 from callplane.webhooks.router import router as webhooks_router
+from callplane.workspaces.authenticator import KeyAuthenticator
 from callplane.workspaces.key_usage import KeyUsage
 from callplane.workspaces.router import router as workspace_router
 
 PRUNE_SECONDS = 600.0
 HEALTH_CHANGES_SECONDS = 60.0
+log = logging.getLogger("callplane.app")
 
 
 class _RequestIdFilter(logging.Filter):
@@ -70,6 +73,8 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    if settings.uses_development_secret:
+        log.warning(DEVELOPMENT_SECRET_WARNING)
     crypto.install(crypto.Keyring.of(settings))
     in_flight = settings.db_pool_size + settings.db_max_overflow
     database = database or Database(
@@ -122,6 +127,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # the explorer serves /docs and /redoc from local assets
+        redoc_url=None,
         title="callplane",
         version=__version__,
         description="Phone numbers for voice-AI agents: inventory, inbound and outbound "
@@ -133,7 +140,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.rate_limit_per_minute, settings.redis_url, settings.redis_timeout_seconds
     )
     app.state.auth_guard = FailedAuthGuard(settings.auth_failures_per_minute)
-    app.state.key_usage = KeyUsage(database)
+    app.state.key_usage = key_usage = KeyUsage(database)
+    app.state.authenticator = KeyAuthenticator(settings.secret_key.get_secret_value(), key_usage)
     hot_pool = HotPool(database.engine, settings.hot_path_connections)
     app.state.lookups = RouteLookups(
         hot_pool, settings.secret_key.get_secret_value(), settings.default_stream_url
@@ -150,14 +158,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestLimitMiddleware, limits=settings.request_limits)
     app.add_middleware(RequestContextMiddleware, allow_private_urls=settings.allow_private_urls)
     error_handlers.install(app)
-    # The probes first; providers_router before numbers_router (/v1/numbers/available must win
-    # over /v1/numbers/{number}).
+    # The probes first; providers and assignments before numbers_router (/v1/numbers/available
+    # and /v1/numbers/assign must win over /v1/numbers/{number}).
     for router in (
         health.router,
         routing_api.router,
         reputation_router,
         agents_router,
+        assignments_api.agents_router,
         providers_router,
+        assignments_api.numbers_router,
         numbers_router,
         events_router,
         workspace_router,
@@ -167,6 +177,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(router)
     compat.install(app)
     dashboard.install(app)
+    explorer.install(app)
     # Routes are matched in order. The media plane's hot path is a plain Starlette route,
     # matched first: it skips FastAPI's per-request dependency machinery, and the generated
     # OpenAPI document describes it from OPENAPI_PATHS.

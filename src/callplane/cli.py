@@ -13,13 +13,14 @@ from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.table import Table
 
 from callplane.commands import agents, events, numbers, routing, webhooks
 from callplane.commands.database import migrate as migrate_database
 from callplane.commands.database import require_schema, transaction
 from callplane.commands.exit_codes import ExitCode
-from callplane.commands.output import JsonOption, console, fail
+from callplane.commands.output import JsonOption, console, errors, fail
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.crypto_cli import reencrypt_secrets
@@ -29,7 +30,7 @@ from callplane.core.server import BoundedHttpToolsProtocol
 from callplane.numbers.ownership_cli import verify_number
 from callplane.providers.recovery_cli import reconcile
 from callplane.providers.releases import run_worker
-from callplane.settings import get_settings
+from callplane.settings import DEVELOPMENT_SECRET_WARNING, get_settings
 from callplane.webhooks.delivery import run_worker as run_delivery_worker
 from callplane.workspaces import service as workspaces
 
@@ -78,7 +79,13 @@ def serve(
     run_migrations: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
 ) -> None:
     """Serve the API; on the very first start, create the default workspace and show its key."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        refused = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        fail(ExitCode.USAGE, f"callplane will not start: {refused}")
+    if settings.uses_development_secret:
+        errors.print(f"[yellow]warning[/yellow] {DEVELOPMENT_SECRET_WARNING}", soft_wrap=True)
     if run_migrations:
         migrate_database(settings.database_url)
     bootstrap = (
@@ -183,7 +190,7 @@ def key_list(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """API keys: id, label, prefix, created, last used (its last change), revoked."""
+    """API keys: id, label, prefix, created, last used (to the minute), revoked."""
     workspace_id = ids.parse("workspace", workspace) if workspace else None
     if workspace and workspace_id is None:
         fail(ExitCode.ERROR, f"workspace_not_found: no workspace '{workspace}'")
@@ -191,15 +198,15 @@ def key_list(
         listed = workspaces.list_keys(session, workspace_id)
     rows = [
         {
-            "id": ids.render("api_key", item.key.id),
-            "workspace_id": ids.render("workspace", item.key.workspace_id),
-            "name": item.key.name,
-            "prefix": item.key.key_prefix,
-            "created_at": _when(item.key.created_at),
-            "last_used_at": _when(item.last_change_at),
-            "revoked_at": _when(item.key.revoked_at),
+            "id": ids.render("api_key", key.id),
+            "workspace_id": ids.render("workspace", key.workspace_id),
+            "name": key.name,
+            "prefix": key.key_prefix,
+            "created_at": _when(key.created_at),
+            "last_used_at": _when(key.last_used_at),
+            "revoked_at": _when(key.revoked_at),
         }
-        for item in listed
+        for key in listed
     ]
     _print_rows(rows, json_output, f"{len(rows)} API keys")
 

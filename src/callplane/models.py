@@ -1,11 +1,12 @@
 """Every ORM model, imported in one place so Alembic and the metadata see the whole schema."""
 
 from callplane.agents.models import Agent
+from callplane.assignments.models import Assignment
 from callplane.core.db import Base
 from callplane.dashboard.models import DashboardSession
 from callplane.events.models import Event
 from callplane.idempotency.models import IdempotencyKey
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
 from callplane.reputation.models import CallerIdPolicy
 from callplane.routing.call_legs import AnsweredCallLeg

@@ -13,6 +13,13 @@ from callplane.core.crypto import parse_keys
 from callplane.core.limits import RequestLimits
 
 DEFAULT_SQLITE_PATH = Path("data/callplane.db")
+# Public in the source: fine on a laptop, never where keys and secrets are worth something.
+DEVELOPMENT_SECRET_KEY = "callplane-development-secret-change-me"  # noqa: S105 (public by design)
+DEVELOPMENT_SECRET_WARNING = (
+    "CALLPLANE_SECRET_KEY is not set: API keys are hashed and secrets sealed with the public "  # noqa: S105
+    "development secret. Set it to a long random value before anyone relies on this server "
+    "(CALLPLANE_ENV=production refuses to start without it)."
+)
 _LIMITS = RequestLimits()
 
 
@@ -31,7 +38,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     # Keys are stored as HMAC-SHA256(secret_key, key); changing it invalidates every API key.
-    secret_key: SecretStr = SecretStr("callplane-development-secret-change-me")
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     bootstrap_api_key: SecretStr | None = None
     # Fernet keys sealing secrets at rest (Twilio auth tokens), comma-separated, newest first;
     # a key derived from secret_key always opens too (see callplane.core.crypto).
@@ -136,6 +143,20 @@ class Settings(BaseSettings):
                 "CALLPLANE_WEBHOOKS_TIMEOUT_SECONDS, or a slow attempt could be sent twice"
             )
         return self
+
+    @model_validator(mode="after")
+    def _production_has_its_own_secret(self) -> Settings:
+        if self.env == "production" and self.uses_development_secret:
+            raise ValueError(
+                "CALLPLANE_ENV=production refuses the development secret: set "
+                "CALLPLANE_SECRET_KEY to a long random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        return self
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY
 
     @property
     def request_limits(self) -> RequestLimits:

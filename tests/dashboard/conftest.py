@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
+import httpx2
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import text
@@ -64,7 +64,7 @@ class Workspace:
     key: str
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(
+        response = httpx2.request(
             method,
             self.site.base_url + path,
             json=body,

@@ -3,7 +3,7 @@ key still signed in, the key showing up anywhere, a bad URL answered with a 500.
 
 from __future__ import annotations
 
-import httpx2 as httpx
+import httpx2
 from playwright.sync_api import Browser, Page, expect
 
 from callplane.dashboard.formatting import international
@@ -112,7 +112,7 @@ def test_the_key_is_never_logged_and_bad_urls_are_never_a_500(page: Page, site: 
         "/routing?to=hello&agent=x&call_to=y",
         "/imports/unknown",
     ]
-    with httpx.Client(base_url=site.base_url, cookies=cookies) as client:
+    with httpx2.Client(base_url=site.base_url, cookies=cookies) as client:
         for url in bad:
             response = client.get(url)
             assert 400 <= response.status_code < 500 or response.status_code == 200, url

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from click.testing import Result
 from standardwebhooks import Webhook
@@ -72,7 +72,7 @@ def test_the_async_client_has_the_same_calls(backend: Backend, hooks: Tenant) ->
     async def main() -> None:
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http,
+            httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)) as http,
         ):
             client = AsyncClient("http://testserver", hooks.key, http_client=http)
             created = await client.webhook_endpoints.create("https://hooks.example.com/a")

@@ -11,9 +11,6 @@ from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHe
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
 from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
-from callplane.numbers import assignments
-from callplane.numbers import service as numbers
-from callplane.numbers.schemas import AttachOut, AttachRequest, NumberOut
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], route_class=IdempotentRoute)
 
@@ -75,35 +72,3 @@ def archive_agent(
 ) -> Envelope[AgentOut]:
     """Archive the agent: it keeps its history, releases its numbers and takes no new ones."""
     return ok(AgentOut.of(service.archive_agent(session, actor, agent_id, preconditions)), actor)
-
-
-@router.get("/{agent_id}/numbers")
-def list_agent_numbers(
-    agent_id: str,
-    actor: CurrentActor,
-    session: DbSession,
-    cursor: str | None = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
-) -> ListEnvelope[NumberOut]:
-    size = clamp_limit(limit)
-    page = numbers.list_numbers(
-        session, actor, numbers.NumberFilters(agent_id=agent_id), cursor=cursor, limit=size
-    )
-    return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
-
-
-@router.put("/{agent_id}/numbers", dependencies=[IDEMPOTENCY_KEY])
-def attach_numbers(
-    agent_id: str, body: AttachRequest, actor: CurrentActor, session: DbSession
-) -> Envelope[AttachOut]:
-    """Attach outbound numbers: atomic, idempotent, duplicates folded, at most 1,000."""
-    result = assignments.attach_outbound(session, actor, agent_id, body.references())
-    return ok(AttachOut.of(result), actor)
-
-
-@router.delete("/{agent_id}/numbers/{number}")
-def detach_number(
-    agent_id: str, number: str, actor: CurrentActor, session: DbSession
-) -> Envelope[AgentOut]:
-    """Detach one number (given as id, E.164 or slug); the agent's primary is cleared with it."""
-    return ok(AgentOut.of(assignments.detach(session, actor, agent_id, number)), actor)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.conditional import NO_PRECONDITIONS, Preconditions, entity_tag
 from callplane.core.context import Actor
@@ -17,9 +18,8 @@ from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, not_found
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.tenancy import scoped
-from callplane.core.versioning import bump
+from callplane.core.versioning import bump_table
 from callplane.events import service as events
-from callplane.numbers.models import Assignment, PhoneNumber
 
 EDITABLE_FIELDS = (
     "outbound_strategy",
@@ -200,7 +200,7 @@ def archive_agent(
     )
     before = snapshot(agent, primary_number_of(session, agent.id))
     session.execute(delete(Assignment).where(Assignment.agent_id == agent.id))
-    bump(session, PhoneNumber, released)  # each number's view lists its agents
+    bump_table(session, "phone_numbers", released)  # each number's view lists its agents
     agent.archived_at = utcnow()
     agent.updated_at = agent.archived_at
     session.flush()

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
-import httpx
+import httpx2
 from pydantic import TypeAdapter
 from pydantic import ValidationError as ModelError
 
@@ -52,7 +52,7 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"
 # Failures after which the server did nothing, whatever the method: the request never left
 # (connect errors), it was refused before any work (429: the rate limit is checked first), or
 # its transaction was rolled back and the server says so.
-NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+NEVER_SENT: Final = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 NOTHING_DONE_CODES: Final = frozenset({"rate_limited", "concurrent_modification"})
 # A keyed request the server is still running: the retry gets its answer once it is done.
 IN_FLIGHT_CODE: Final = "idempotency_request_in_flight"
@@ -112,7 +112,7 @@ class BaseClient:
         self,
         base_url: str | None,
         api_key: str | None,
-        timeout: float | httpx.Timeout,
+        timeout: float | httpx2.Timeout,
         max_retries: int,
     ) -> None:
         if max_retries < 0:
@@ -134,14 +134,14 @@ class BaseClient:
 
     def _build_request(
         self,
-        http: httpx.Client | httpx.AsyncClient,
+        http: httpx2.Client | httpx2.AsyncClient,
         method: str,
         path: str,
         params: dict[str, Any] | None,
         json: Any,
         request_id: str,
         extra_headers: dict[str, str] | None = None,
-    ) -> httpx.Request:
+    ) -> httpx2.Request:
         return http.build_request(
             method,
             self.base_url + path,
@@ -155,7 +155,7 @@ class BaseClient:
         self,
         method: str,
         attempt: int,
-        outcome: httpx.Response | httpx.TransportError,
+        outcome: httpx2.Response | httpx2.TransportError,
         *,
         keyed: bool = False,
     ) -> float | None:
@@ -166,7 +166,7 @@ class BaseClient:
         if attempt >= self.max_retries:
             return None
         safe = method in IDEMPOTENT_METHODS or keyed
-        if isinstance(outcome, httpx.TransportError):
+        if isinstance(outcome, httpx2.TransportError):
             return _backoff(attempt) if safe or isinstance(outcome, NEVER_SENT) else None
         status = outcome.status_code
         code = _error_code(outcome)
@@ -182,24 +182,24 @@ class BaseClient:
             return _backoff(attempt)
         return retry_after if retry_after <= MAX_RETRY_AFTER else None
 
-    def _result(self, call: Call[T], response: httpx.Response, request_id: str) -> T:
+    def _result(self, call: Call[T], response: httpx2.Response, request_id: str) -> T:
         """The ``data`` of a success, typed; any error answer raised as its exception."""
         return _typed(call.result, self._data(response, request_id), response, request_id)
 
     def _page(
-        self, item: TypeAdapter[list[T]], response: httpx.Response, request_id: str
+        self, item: TypeAdapter[list[T]], response: httpx2.Response, request_id: str
     ) -> Page[T]:
         data = self._data(response, request_id)
         pagination = self._body(response, request_id).get("pagination") or {}
         cursor = pagination.get("next_cursor") if pagination.get("has_more") else None
         return Page(_typed(item, data, response, request_id), cursor)
 
-    def _data(self, response: httpx.Response, request_id: str) -> Any:
+    def _data(self, response: httpx2.Response, request_id: str) -> Any:
         if response.is_error:
             raise self._api_error(response, request_id)
         return self._body(response, request_id).get("data")
 
-    def _body(self, response: httpx.Response, request_id: str) -> dict[str, Any]:
+    def _body(self, response: httpx2.Response, request_id: str) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError:
@@ -214,7 +214,7 @@ class BaseClient:
             )
         return body
 
-    def _api_error(self, response: httpx.Response, request_id: str) -> APIError:
+    def _api_error(self, response: httpx2.Response, request_id: str) -> APIError:
         try:
             body = response.json()
         except ValueError:
@@ -253,17 +253,17 @@ class BaseClient:
         return cls(message, request_id=request_id, status_code=status, code=code, details=details)
 
     def _transport_error(
-        self, exc: httpx.TransportError, request: httpx.Request, request_id: str
+        self, exc: httpx2.TransportError, request: httpx2.Request, request_id: str
     ) -> TransportError:
         url = str(request.url.copy_with(query=None))
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx2.TimeoutException):
             return RequestTimeout(
                 f"no answer from {url} within the timeout ({type(exc).__name__})",
                 request_id=request_id,
                 url=url,
             )
         reason = str(exc) or type(exc).__name__
-        if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, httpx2.ConnectError):
             message = f"cannot reach the callplane server at {self.base_url}: {reason}"
         else:
             message = f"the connection to {url} failed: {reason}"
@@ -312,7 +312,7 @@ def _error_class(code: str, status: int) -> type[APIError]:
     return _ERROR_CLASS_BY_STATUS.get(status, APIError)
 
 
-def _error_code(response: httpx.Response) -> str | None:
+def _error_code(response: httpx2.Response) -> str | None:
     if not response.is_error:
         return None
     try:
@@ -322,14 +322,14 @@ def _error_code(response: httpx.Response) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _answer_request_id(response: httpx.Response, body: Any, sent: str) -> str:
+def _answer_request_id(response: httpx2.Response, body: Any, sent: str) -> str:
     meta = body.get("meta") if isinstance(body, dict) else None
     if isinstance(meta, dict) and isinstance(meta.get("request_id"), str):
         return str(meta["request_id"])
     return response.headers.get("x-request-id") or sent
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx2.Response) -> float | None:
     """``Retry-After`` in seconds, given as seconds or as an HTTP date."""
     value = response.headers.get("retry-after")
     if not value:
@@ -350,7 +350,7 @@ def _backoff(attempt: int) -> float:
     return min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
 
 
-def _typed(adapter: TypeAdapter[T], data: Any, response: httpx.Response, request_id: str) -> T:
+def _typed(adapter: TypeAdapter[T], data: Any, response: httpx2.Response, request_id: str) -> T:
     try:
         return adapter.validate_python(data)
     except ModelError as exc:  # a server of another version, or not a callplane server

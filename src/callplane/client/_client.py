@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import anyio
-import httpx
+import httpx2
 
 from callplane.client._base_client import (
     DEFAULT_MAX_RETRIES,
@@ -36,7 +36,7 @@ class Client(BaseClient):
     """A callplane API client: ``Client(base_url, api_key)``, or from the environment.
 
     ``base_url`` defaults to ``CALLPLANE_URL`` (else ``http://127.0.0.1:8080``), ``api_key`` to
-    ``CALLPLANE_API_KEY``. Pass ``http_client`` (an ``httpx.Client``, which you then close) or
+    ``CALLPLANE_API_KEY``. Pass ``http_client`` (an ``httpx2.Client``, which you then close) or
     ``transport`` to choose how requests travel, e.g. to an app in the same process in tests.
     """
 
@@ -52,16 +52,16 @@ class Client(BaseClient):
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
+        http_client: httpx2.Client | None = None,
+        transport: httpx2.BaseTransport | None = None,
     ) -> None:
         super().__init__(base_url, api_key, timeout, max_retries)
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport)
+        self._http = http_client or httpx2.Client(transport=transport)
         self._bind()
 
     def _bind(self) -> None:
@@ -73,7 +73,7 @@ class Client(BaseClient):
         self.webhook_endpoints = WebhookEndpoints(self)
 
     def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+        self, *, timeout: float | httpx2.Timeout | None = None, max_retries: int | None = None
     ) -> Client:
         """A client with other settings that shares this one's connections."""
         other = copy.copy(self)
@@ -122,26 +122,26 @@ class Client(BaseClient):
         json: object,
         request_id: str,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
             request = self._build_request(
                 self._http, method, path, params, json, request_id, headers
             )
-            outcome: httpx.Response | httpx.TransportError
+            outcome: httpx2.Response | httpx2.TransportError
             try:
                 outcome = self._http.send(request)
-            except httpx.TransportError as exc:
+            except httpx2.TransportError as exc:
                 outcome = exc
             delay = self._retry_delay(
                 method, attempt, outcome, keyed=IDEMPOTENCY_HEADER in (headers or {})
             )
             if delay is None:
-                if isinstance(outcome, httpx.TransportError):
+                if isinstance(outcome, httpx2.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome
                 return outcome
-            if isinstance(outcome, httpx.Response):
+            if isinstance(outcome, httpx2.Response):
                 outcome.close()
             time.sleep(delay)
             attempt += 1
@@ -162,16 +162,16 @@ class AsyncClient(BaseClient):
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(base_url, api_key, timeout, max_retries)
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport)
+        self._http = http_client or httpx2.AsyncClient(transport=transport)
         self._bind()
 
     def _bind(self) -> None:
@@ -183,7 +183,7 @@ class AsyncClient(BaseClient):
         self.webhook_endpoints = AsyncWebhookEndpoints(self)
 
     def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+        self, *, timeout: float | httpx2.Timeout | None = None, max_retries: int | None = None
     ) -> AsyncClient:
         """A client with other settings that shares this one's connections."""
         other = copy.copy(self)
@@ -232,26 +232,26 @@ class AsyncClient(BaseClient):
         json: object,
         request_id: str,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """One call, retried while the base client says it is safe and worth it."""
         attempt = 0
         while True:
             request = self._build_request(
                 self._http, method, path, params, json, request_id, headers
             )
-            outcome: httpx.Response | httpx.TransportError
+            outcome: httpx2.Response | httpx2.TransportError
             try:
                 outcome = await self._http.send(request)
-            except httpx.TransportError as exc:
+            except httpx2.TransportError as exc:
                 outcome = exc
             delay = self._retry_delay(
                 method, attempt, outcome, keyed=IDEMPOTENCY_HEADER in (headers or {})
             )
             if delay is None:
-                if isinstance(outcome, httpx.TransportError):
+                if isinstance(outcome, httpx2.TransportError):
                     raise self._transport_error(outcome, request, request_id) from outcome
                 return outcome
-            if isinstance(outcome, httpx.Response):
+            if isinstance(outcome, httpx2.Response):
                 await outcome.aclose()
             await anyio.sleep(delay)
             attempt += 1

@@ -78,12 +78,9 @@ class ValidationError(APIError):
     @property
     def field(self) -> str | None:
         """The first field the server named, e.g. ``e164`` or ``numbers[3].e164``."""
-        if isinstance(self.details, dict):
-            if isinstance(self.details.get("field"), str):
-                return str(self.details["field"])
-            errors = self.errors
-            if errors and isinstance(errors[0].get("field"), str):
-                return str(errors[0]["field"])
+        errors = self.errors
+        if errors and isinstance(errors[0].get("field"), str):
+            return str(errors[0]["field"])
         return None
 
     @property

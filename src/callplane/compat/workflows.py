@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from callplane.agents import service as agents
 from callplane.agents.service import AgentView
+from callplane.assignments import service as assignments
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.errors import not_found
-from callplane.numbers import assignments
-from callplane.numbers.references import find_numbers, get_number, missing_error, parse_refs
+from callplane.numbers.references import get_number
 
 
 def create_agent_with_numbers(
@@ -31,22 +31,10 @@ def create_agent_with_numbers(
     """A new agent holding ``number_refs`` in its direction, ``primary_ref`` its caller ID."""
     created = agents.create_agent(session, actor, fields)
     agent_ref = ids.render("agent", created.agent.id)
-    give_numbers(session, actor, agent_ref, number_refs)
+    assignments.give_numbers(session, actor, agent_ref, number_refs)
     if primary_ref is not None:
         return make_primary(session, actor, agent_ref, primary_ref)
     return agents.view(session, created.agent)
-
-
-def give_numbers(session: Session, actor: Actor, agent_ref: str, refs: Sequence[str]) -> None:
-    """Attach numbers in the agent's direction, all or none: every missing one is reported."""
-    if not refs:
-        return
-    parsed = parse_refs([("number_ids", list(refs))])
-    found = find_numbers(session, actor, parsed)
-    if missing := [r for r in parsed if r not in found]:
-        raise missing_error(missing)
-    for ref in dict.fromkeys(refs):
-        assignments.attach(session, actor, agent_ref, ref)
 
 
 def attach_number(

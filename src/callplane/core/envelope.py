@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -32,10 +32,33 @@ class ListEnvelope(BaseModel, Generic[T]):
     pagination: Pagination
 
 
-class ErrorBody(BaseModel):
-    code: str
+class FieldError(BaseModel):
+    """One refused field; some codes add context (``value``, ``allowed``, ``limit``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str = Field(description="Where, e.g. `e164` or `numbers[3].e164`; `body` for all")
     message: str
-    details: dict[str, Any] | list[Any] | None = None
+    type: str = Field(description="What kind of refusal, e.g. `missing` or `invalid_phone_number`")
+
+
+class ErrorDetails(BaseModel):
+    """Always an object: field errors under ``errors``; other codes add their own keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    errors: list[FieldError] = Field(
+        default_factory=list, description="The refused fields, when the refusal is about input"
+    )
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable snake_case code; the docs list every one")
+    message: str = Field(description="A sentence for people, naming the problem and the fix")
+    details: ErrorDetails = Field(
+        description="Field errors under `errors`; the keys other codes add are listed per code "
+        "in the docs' error reference"
+    )
 
 
 class ErrorEnvelope(BaseModel):

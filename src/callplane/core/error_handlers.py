@@ -52,8 +52,39 @@ Renderer = Callable[[Request, Problem], JSONResponse]
 
 
 def render_native(request: Request, problem: Problem) -> JSONResponse:
-    body = error_body(request.state.request_id, problem.code, problem.message, problem.details)
+    details = native_details(problem)
+    body = error_body(request.state.request_id, problem.code, problem.message, details)
     return JSONResponse(body, status_code=problem.status, headers=problem.headers)
+
+
+def native_details(problem: Problem) -> dict[str, Any]:
+    """The native API's ``details``: always an object, and field errors always in one shape.
+
+    A refusal about fields lists them as ``errors: [{field, message, type, …}]`` whether
+    pydantic or a service found them: a service naming one ``field`` becomes a one-item list
+    (its other details go with the item), a batch's items say ``type``. Other refusals keep
+    their own keys (``missing``, ``limit``, ``retry_after`` …), listed per code in the docs.
+    """
+    details = problem.details
+    if not isinstance(details, dict) or not details:
+        return {}
+    if isinstance(details.get("errors"), list):
+        return {**details, "errors": [_field_error(e, problem) for e in details["errors"]]}
+    if isinstance(details.get("field"), str):
+        return {"errors": [_field_error(details, problem)]}
+    return details
+
+
+def _field_error(item: Any, problem: Problem) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        return {"field": "body", "message": str(item), "type": problem.code}
+    extra = {k: v for k, v in item.items() if k not in ("field", "message", "type", "code")}
+    return {
+        "field": str(item.get("field", "body")),
+        "message": str(item.get("message", problem.message)),
+        "type": str(item.get("type", item.get("code", problem.code))),
+        **extra,
+    }
 
 
 _renderers: list[tuple[str, Renderer]] = []
@@ -90,22 +121,67 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return text or "body"
 
 
-def problem_from_validation(exc: RequestValidationError) -> Problem:
+# What pydantic says when the body is not a JSON object: often a body sent as a form or text.
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+JSON_HINT = "send a JSON object with the header Content-Type: application/json"
+
+
+def problem_from_validation(
+    exc: RequestValidationError, content_type: str | None = None
+) -> Problem:
+    """The refusal of a request that failed validation, in callplane's words.
+
+    ``content_type`` is the request's header: a body that is not a JSON object because it was
+    sent as something else is told to send JSON, not that "input should be a dictionary".
+    """
     errors = list(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in errors):
+    invalid_json = [e for e in errors if e.get("type") == "json_invalid"]
+    if invalid_json:
+        where = invalid_json[0]["loc"][-1]
+        place = f" at character {where + 1}" if isinstance(where, int) else ""
         return Problem(
             400,
             "malformed_json",
-            "the request body is not valid JSON",
-            {"errors": [e.get("ctx", {}).get("error", "") for e in errors]},
+            f"the request body is not valid JSON{place}: {JSON_HINT}",
+            {
+                "errors": [
+                    {"field": "body", "message": f"not valid JSON{place}", "type": "json_invalid"}
+                ]
+            },
             validation=errors,
         )
-    fields = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
+    if _body_not_an_object(errors) and not _is_json(content_type):
+        sent = f"'{content_type}'" if content_type else "no Content-Type"
+        return Problem(
+            422,
+            "invalid_content_type",
+            f"the request body was sent with {sent}; {JSON_HINT}",
+            {"errors": [{"field": "body", "message": JSON_HINT, "type": "content_type"}]},
+            validation=errors,
+        )
+    fields = [
+        {"field": _field(e["loc"]), "message": _message(e), "type": e["type"]} for e in errors
+    ]
     first = fields[0]
     message = f"{first['field']}: {first['message']}"
     if len(fields) > 1:
         message += f" (and {len(fields) - 1} more)"
     return Problem(422, "invalid_request", message, {"errors": fields}, validation=errors)
+
+
+def _body_not_an_object(errors: list[Any]) -> bool:
+    return any(e.get("type") in _NOT_AN_OBJECT and tuple(e["loc"]) == ("body",) for e in errors)
+
+
+def _is_json(content_type: str | None) -> bool:
+    return content_type is not None and "json" in content_type.lower()
+
+
+def _message(error: dict[str, Any]) -> str:
+    """Pydantic's sentence, but for a missing body: that one names the fix."""
+    if error["type"] == "missing" and tuple(error["loc"]) == ("body",):
+        return f"this request needs a body: {JSON_HINT}"
+    return str(error["msg"])
 
 
 def install(app: FastAPI) -> None:
@@ -119,20 +195,32 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return render_problem(request, problem_from_validation(exc))
+        problem = problem_from_validation(exc, request.headers.get("content-type"))
+        return render_problem(request, problem)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
-        headers = tuple((exc.headers or {}).items())
-        if exc.status_code == 405:
+        path = request.url.path
+        if exc.status_code == 404:
+            problem = Problem(
+                404, "route_not_found", f"no such path: {path} (the API reference is at /docs)"
+            )
+        elif exc.status_code == 405:
             allow = _allowed_methods(request, (exc.headers or {}).get("Allow", ""))
-            headers = (("Allow", allow),)
-        return render_problem(
-            request, Problem(exc.status_code, code, str(exc.detail), extra_headers=headers)
-        )
+            problem = Problem(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed on {path}; it allows {allow}",
+                extra_headers=(("Allow", allow),),
+            )
+        else:
+            problem = Problem(
+                exc.status_code,
+                "http_error",
+                str(exc.detail),
+                extra_headers=tuple((exc.headers or {}).items()),
+            )
+        return render_problem(request, problem)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:

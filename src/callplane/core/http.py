@@ -2,12 +2,15 @@
 
 The session dependency is function-scoped: its commit runs when the endpoint returns and before
 the response is sent, so a client never sees a 2xx for a change that failed to commit.
+
+Who a bearer token belongs to is the workspaces package's business: the app wires an
+``Authenticator`` into ``app.state.authenticator`` and this module only asks it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
@@ -16,12 +19,9 @@ from callplane.core.auth_guard import FailedAuthGuard, client_address
 from callplane.core.context import Actor
 from callplane.core.db import Database
 from callplane.core.envelope import Envelope, ListEnvelope, Pagination, meta
-from callplane.core.errors import DomainError
+from callplane.core.errors import DomainError, Unauthenticated
 from callplane.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from callplane.core.ratelimit import RateLimiter
-from callplane.settings import Settings
-from callplane.workspaces.key_usage import KeyUsage
-from callplane.workspaces.service import authenticate, require_full_scope
 
 T = TypeVar("T")
 
@@ -47,25 +47,58 @@ def _db_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(_db_session, scope="function")]
 
 
+class Authenticator(Protocol):
+    """Turns a bearer token into the Actor of a request, and knows what a key may do."""
+
+    def authenticate(self, session: Session, token: str | None, request_id: str) -> Actor:
+        """The actor the token belongs to; an Unauthenticated error when it belongs to none."""
+        ...
+
+    def require_full_scope(self, actor: Actor) -> None:
+        """Refuse (Forbidden) an actor whose key may not change anything."""
+        ...
+
+    def note_use(self, actor: Actor) -> Callable[[], None] | None:
+        """Work to run after the response to remember that the actor's key was used, if due."""
+        ...
+
+
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    """The API key of ``Authorization: Bearer <key>``; None without the header.
+
+    A header in another form is refused with the fix, rather than read as a missing key.
+    """
+    header = request.headers.get("authorization", "").strip()
+    if not header:
+        return None
     scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        raise Unauthenticated(
+            "malformed_authorization",
+            "the Authorization header must read 'Bearer <api key>': "
+            "put the word Bearer and a space before the key",
+        )
+    if not token.strip():
+        raise Unauthenticated(
+            "malformed_authorization",
+            "the Authorization header says Bearer but carries no key: send 'Bearer <api key>'",
+        )
+    return token.strip()
+
+
+def authenticator(request: Request) -> Authenticator:
+    wired: Authenticator = request.app.state.authenticator
+    return wired
 
 
 def _authenticated(request: Request, session: DbSession, later: BackgroundTasks) -> Actor:
-    settings: Settings = request.app.state.settings
     guard: FailedAuthGuard = request.app.state.auth_guard
+    keys = authenticator(request)
     with guard.watch(client_address(request)):
-        actor = authenticate(
-            session,
-            bearer_token(request),
-            settings.secret_key.get_secret_value(),
-            request_id(request),
-        )
-    usage: KeyUsage = request.app.state.key_usage
-    if actor.key_id is not None and usage.due(actor.key_id):
-        later.add_task(usage.record, actor.key_id)
+        actor = keys.authenticate(session, bearer_token(request), request_id(request))
+    record_use = keys.note_use(actor)
+    if record_use is not None:
+        later.add_task(record_use)
     return actor
 
 
@@ -80,7 +113,7 @@ async def _any_scope_actor(
 
 def _current_actor(request: Request, actor: Annotated[Actor, Depends(_any_scope_actor)]) -> Actor:
     if request.method not in READ_METHODS:
-        require_full_scope(actor)
+        authenticator(request).require_full_scope(actor)
     return actor
 
 

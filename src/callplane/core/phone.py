@@ -18,6 +18,18 @@ _TYPES = {
 }
 
 
+# phonenumbers' own wording ("(0) Could not interpret numbers after plus-sign.") is not ours.
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
+        "does not start with a country calling code (the digits after '+', e.g. 1 or 44)"
+    ),
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "is too short to be a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short for its country",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short for its country",
+    phonenumbers.NumberParseException.TOO_LONG: "is too long for its country",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedNumber:
     e164: str
@@ -52,6 +64,9 @@ def _parse(value: object, field: str) -> ParsedNumber:
     A possible number that phonenumbers does not know as valid is kept, flagged ``valid=False``:
     test ranges and private plans must still be importable.
     """
+    if isinstance(value, str) and value.startswith(" ") and value.strip().isdigit():
+        # The classic slip: an unencoded '+' in a query string arrives as a space.
+        raise _invalid(value, field, "starts with a space: in a URL, write the '+' as %2B")
     if not isinstance(value, str) or not value.startswith("+"):
         raise _invalid(value, field, "must be an E.164 string starting with '+'")
     digits = value[1:]
@@ -60,7 +75,8 @@ def _parse(value: object, field: str) -> ParsedNumber:
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise _invalid(value, field, str(exc)) from exc
+        reason = _PARSE_REASONS.get(exc.error_type, "is not a phone number callplane can read")
+        raise _invalid(value, field, reason) from exc
     if not phonenumbers.is_possible_number(number):
         raise _invalid(value, field, "is not a possible phone number")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import Uuid, column, event, table, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 
@@ -39,3 +39,14 @@ def bump(session: Session, model: Any, ids: Iterable[uuid.UUID]) -> None:
     wanted = sorted(set(ids))
     if wanted:
         session.execute(update(model).where(model.id.in_(wanted)).values(version=model.version + 1))
+
+
+def bump_table(session: Session, name: str, ids: Iterable[uuid.UUID]) -> None:
+    """:func:`bump` by table name, for a package that may not import the model: an archived
+    agent lets go of numbers, and the agents package does not import the numbers package."""
+    rows = table(name, column("id", Uuid()), column("version"))
+    wanted = sorted(set(ids))
+    if wanted:
+        session.execute(
+            update(rows).where(rows.c.id.in_(wanted)).values(version=rows.c.version + 1)
+        )

@@ -25,6 +25,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from callplane.agents.service import get_agent
+from callplane.assignments import service as assignments
+from callplane.assignments.schemas import AttachRequest
 from callplane.client import CallplaneError
 from callplane.client._base_client import api_error
 from callplane.client._bulk_import import ImportReport, import_csv
@@ -32,11 +34,10 @@ from callplane.client._params import NewNumber
 from callplane.core.context import Actor
 from callplane.core.csv_export import write_rows
 from callplane.core.db import Database
-from callplane.core.error_handlers import problem_from_validation
+from callplane.core.error_handlers import Problem, native_details, problem_from_validation
 from callplane.core.errors import DomainError
-from callplane.numbers import assignments
 from callplane.numbers.csv_encoding import UnreadableCsv
-from callplane.numbers.schemas import AttachRequest, NumberBatch
+from callplane.numbers.schemas import NumberBatch
 from callplane.numbers.service import import_batch
 
 KEPT_JOBS = 50
@@ -55,7 +56,8 @@ class _InProcess:
             with self.database.transaction() as session:
                 return work(session)
         except DomainError as exc:
-            raise api_error(exc.status, exc.code, exc.message, exc.details or None) from exc
+            problem = Problem(exc.status, exc.code, exc.message, exc.details)
+            raise api_error(exc.status, exc.code, exc.message, native_details(problem)) from exc
 
 
 class InProcessNumbers(_InProcess):
@@ -66,7 +68,8 @@ class InProcessNumbers(_InProcess):
             )
         except ValidationError as exc:
             problem = problem_from_validation(RequestValidationError(exc.errors()))
-            raise api_error(problem.status, problem.code, problem.message, problem.details) from exc
+            details = native_details(problem)
+            raise api_error(problem.status, problem.code, problem.message, details) from exc
         return self.run(lambda s: import_batch(s, self.actor, [n.to_input() for n in body.numbers]))
 
     def assign(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast
 from sqlalchemy.orm import Session
 
 from callplane.core import ids
@@ -51,19 +50,6 @@ def list_events(
     if type_:
         query = query.where(Event.type == type_)
     return keyset_page(session, query, Event.id, cursor, limit, newest_first=True)
-
-
-def last_change_by_key(session: Session, key_ids: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:
-    """When each API key last changed something (reads leave no trace, so this is the best
-    'last used' the audit log can tell)."""
-    if not key_ids:
-        return {}
-    rows = session.execute(
-        select(Event.actor_key_id, func.max(Event.created_at))
-        .where(Event.actor_key_id.in_(key_ids))
-        .group_by(Event.actor_key_id)
-    )
-    return {key_id: when for key_id, when in rows if key_id is not None}
 
 
 def search_events(

@@ -59,7 +59,7 @@ def browse_numbers(
     window: Window,
     limit: int,
 ) -> Browse:
-    query = filtered(session, actor, filters)
+    query = filtered(actor, filters)
     capped = query.with_only_columns(PhoneNumber.id).limit(COUNT_LIMIT + 1).subquery()
     total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     column: Any = PhoneNumber.e164 if sort.lstrip("-") == "number" else PhoneNumber.id

@@ -4,24 +4,15 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import (
-    CheckConstraint,
-    ForeignKey,
-    ForeignKeyConstraint,
-    Index,
-    String,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callplane.core.db import Base, JSONType, Timestamped, utcnow, uuid_pk
+from callplane.core.db import Base, JSONType, Timestamped, uuid_pk
 from callplane.core.versioning import Versioned
 
 NUMBER_STATUSES = ("active", "suspended")
 NUMBER_SOURCES = ("imported", "purchased")
 NUMBER_TYPES = ("local", "mobile", "toll_free", "other")
-DIRECTIONS = ("inbound", "outbound")
 
 
 class PhoneNumber(Versioned, Timestamped, Base):
@@ -100,50 +91,3 @@ class PhoneNumber(Versioned, Timestamped, Base):
     # How a bring-your-own SIP trunk reaches the number (termination URI, auth user, proxy):
     # kept for the clients that manage it, never a password.
     sip_settings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-
-
-class Assignment(Base):
-    """One agent's hold on one number; its direction is always the agent's type.
-
-    The database carries the invariants so two servers racing cannot break them: at most one
-    inbound agent per number (partial unique index), at most one primary number per agent, agent
-    and number in the same workspace, and no assignment outliving its number (cascade).
-    """
-
-    __tablename__ = "assignments"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["workspace_id", "number_id"],
-            ["phone_numbers.workspace_id", "phone_numbers.id"],
-            ondelete="CASCADE",
-            name="fk_assignments_number",
-        ),
-        ForeignKeyConstraint(
-            ["workspace_id", "agent_id", "direction"],
-            ["agents.workspace_id", "agents.id", "agents.type"],
-            name="fk_assignments_agent",
-        ),
-        CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
-        Index(
-            "uq_assignments_one_inbound_per_number",
-            "number_id",
-            unique=True,
-            sqlite_where=text("direction = 'inbound'"),
-            postgresql_where=text("direction = 'inbound'"),
-        ),
-        Index(
-            "uq_assignments_one_primary_per_agent",
-            "agent_id",
-            unique=True,
-            sqlite_where=text("is_primary"),
-            postgresql_where=text("is_primary"),
-        ),
-        Index("ix_assignments_agent_id_number_id", "agent_id", "number_id"),
-    )
-
-    number_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    agent_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    workspace_id: Mapped[uuid.UUID]
-    direction: Mapped[str] = mapped_column(String(16))
-    is_primary: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -33,17 +33,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from callplane.agents.models import Agent
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, DomainError, InvalidInput
 from callplane.core.ratelimit import RateLimited
 from callplane.core.tenancy import scoped
-from callplane.core.versioning import bump
+from callplane.core.versioning import bump_table
 from callplane.events import service as events
 from callplane.events.models import Event
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 
 log = logging.getLogger("callplane.ownership")
 
@@ -145,7 +145,7 @@ def displace(session: Session, actor: Actor, numbers: Sequence[PhoneNumber]) -> 
                 Assignment.number_id == number.id, Assignment.is_primary
             )
         )
-        bump(session, Agent, list(primaries))  # their view names this number as primary
+        bump_table(session, "agents", primaries)  # their view names this number as primary
         session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
         events.record(
             session,

@@ -9,15 +9,13 @@ from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHe
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
 from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
-from callplane.numbers import assignments, service
+from callplane.numbers import service
 from callplane.numbers.schemas import (
-    AssignRequest,
     NumberBatch,
     NumberCreate,
     NumberOut,
     NumberUpdate,
     SummaryOut,
-    UnassignRequest,
 )
 from callplane.numbers.summary import summarize
 
@@ -57,26 +55,6 @@ def list_numbers(
     filters = service.NumberFilters(agent_id, assignment, country_code, number_type, status, q)
     page = service.list_numbers(session, actor, filters, cursor=cursor, limit=size)
     return paged([NumberOut.of(v) for v in page.items], page.next_cursor, size, actor)
-
-
-@router.post("/assign", dependencies=[IDEMPOTENCY_KEY])
-def assign_number(
-    body: AssignRequest, actor: CurrentActor, session: DbSession
-) -> Envelope[NumberOut]:
-    result = assignments.assign(
-        session, actor, body.number_id, body.agent_id, body.assignment_type, replace=body.replace
-    )
-    return ok(NumberOut.of(result), actor)
-
-
-@router.post("/unassign", dependencies=[IDEMPOTENCY_KEY])
-def unassign_number(
-    body: UnassignRequest, actor: CurrentActor, session: DbSession
-) -> Envelope[NumberOut]:
-    result = assignments.unassign(
-        session, actor, body.number_id, body.assignment_type, body.agent_id
-    )
-    return ok(NumberOut.of(result.number), actor)
 
 
 @router.get("/summary")

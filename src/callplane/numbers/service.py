@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
-from callplane.agents.models import Agent
-from callplane.agents.service import get_agent
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.conditional import NO_PRECONDITIONS, Preconditions, entity_tag
 from callplane.core.context import Actor
@@ -22,10 +21,10 @@ from callplane.core.limits import check_batch_size
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
-from callplane.core.versioning import bump
+from callplane.core.versioning import bump_table
 from callplane.events import service as events
 from callplane.numbers import ownership
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import get_number
 from callplane.providers import releases
 from callplane.reputation.health import Policy, initial_health
@@ -188,7 +187,7 @@ def list_numbers(
     session: Session, actor: Actor, filters: NumberFilters, *, cursor: str | None, limit: int
 ) -> Page[NumberView]:
     query = scoped(PhoneNumber, actor.workspace_id)
-    query = _apply_filters(session, actor, query, filters)
+    query = _apply_filters(actor, query, filters)
     page = keyset_page(session, query, PhoneNumber.id, cursor, limit)
     return Page(views(session, page.items), page.next_cursor)
 
@@ -197,14 +196,14 @@ def list_numbers_by_offset(
     session: Session, actor: Actor, filters: NumberFilters, *, offset: int, limit: int
 ) -> OffsetPage[NumberView]:
     """The same list paged by offset with a total, as the vendor-compatible APIs page."""
-    query = _apply_filters(session, actor, scoped(PhoneNumber, actor.workspace_id), filters)
+    query = _apply_filters(actor, scoped(PhoneNumber, actor.workspace_id), filters)
     page = offset_page(session, query, PhoneNumber.id, offset, limit)
     return OffsetPage(views(session, page.items), page.total)
 
 
-def filtered(session: Session, actor: Actor, filters: NumberFilters) -> Any:
+def filtered(actor: Actor, filters: NumberFilters) -> Any:
     """The workspace's numbers matching ``filters``, as a query for other readers to page."""
-    return _apply_filters(session, actor, scoped(PhoneNumber, actor.workspace_id), filters)
+    return _apply_filters(actor, scoped(PhoneNumber, actor.workspace_id), filters)
 
 
 def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:
@@ -270,7 +269,7 @@ def delete_number(
     number = get_number(session, actor, ref, lock=True)
     preconditions.check(entity_tag(number.id, number.version))
     removed = view(session, number)
-    bump(session, Agent, primary_holders(session, number.id))
+    bump_table(session, "agents", primary_holders(session, number.id))
     session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
     releases.enqueue(session, actor, number)
     events.record(
@@ -320,10 +319,13 @@ def _agent_ids(v: NumberView) -> list[str]:
     return [ids.render("agent", a) for a in agents]
 
 
-def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters) -> Any:
+def _apply_filters(actor: Actor, query: Any, f: NumberFilters) -> Any:
     if f.agent_id is not None:
-        agent = get_agent(session, actor, f.agent_id)
-        held = select(Assignment.number_id).where(Assignment.agent_id == agent.id)
+        # A filter, not a lookup: an agent of another workspace, or a malformed id, holds none.
+        held = select(Assignment.number_id).where(
+            Assignment.agent_id == ids.parse("agent", f.agent_id),
+            Assignment.workspace_id == actor.workspace_id,
+        )
         if f.assignment in ("inbound", "outbound"):
             held = held.where(Assignment.direction == f.assignment)
         query = query.where(PhoneNumber.id.in_(held))

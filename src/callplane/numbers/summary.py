@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from callplane.assignments.models import Assignment
 from callplane.core.context import Actor
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 
 
 @dataclass(frozen=True, slots=True)

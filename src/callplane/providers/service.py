@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
 from callplane.agents.service import get_active_agent
+from callplane.assignments import service as assignments
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
@@ -25,7 +26,7 @@ from callplane.core.errors import Conflict, DomainError, InvalidInput
 from callplane.core.phone import ParsedNumber, parse_e164
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
-from callplane.numbers import assignments, ownership
+from callplane.numbers import ownership
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import NumberRef
 from callplane.numbers.service import NumberView, views

@@ -20,12 +20,13 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from callplane.agents.service import get_agent
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import Database, utcnow
 from callplane.core.errors import Conflict, InvalidInput, not_found
 from callplane.events import service as events
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import get_number
 from callplane.reputation import health
 from callplane.reputation.health import Policy, Standing, Tally, Verdict

@@ -130,7 +130,11 @@ async def resolve_inbound(request: Request) -> Response:
     await request.app.state.rate_limiter.check(actor.key_id)
     if route is None:
         if to is None:
-            raise InvalidInput("invalid_request", "to: Field required", {"field": "to"})
+            raise InvalidInput(
+                "invalid_request",
+                "to: the number called is required, e.g. ?to=%2B16286666348",
+                {"errors": [{"field": "to", "message": "Field required", "type": "missing"}]},
+            )
         e164 = parse_e164(to, "to").e164
         if e164 != given:
             actor, route = await lookups.resolve(token, e164, request_id)

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from standardwebhooks import Webhook
@@ -163,12 +163,12 @@ class Sender:
         self,
         policy: Policy,
         resolve: urls.Resolver | None = None,
-        http: httpx.Client | None = None,
+        http: httpx2.Client | None = None,
     ) -> None:
         self.policy = policy
         self.resolve = resolve or urls.system_resolver
-        self.http = http or httpx.Client(
-            timeout=httpx.Timeout(policy.timeout_seconds),
+        self.http = http or httpx2.Client(
+            timeout=httpx2.Timeout(policy.timeout_seconds),
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment would connect to the name again
         )
@@ -177,7 +177,7 @@ class Sender:
         self.http.close()
 
     def send(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
-        target = httpx.URL(url)
+        target = httpx2.URL(url)
         try:
             urls.check_url(url, self.policy.schemes, allow_private=self.policy.allow_private)
             address = urls.resolve_public(
@@ -209,10 +209,10 @@ class Sender:
                 prefix = _read_prefix(response, started + self.policy.timeout_seconds)
             finally:
                 response.close()
-        except httpx.TimeoutException:
+        except httpx2.TimeoutException:
             timed_out = f"timed out after {self.policy.timeout_seconds:g}s"
             return Outcome(False, True, timed_out, endpoint_wide=True)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             failed = f"connection failed: {type(exc).__name__}: {exc}"[:500]
             return Outcome(False, True, failed, endpoint_wide=True)
         latency = round((time.perf_counter() - started) * 1000)
@@ -223,7 +223,7 @@ class Sender:
         return Outcome(succeeded, retry, error, status, prefix, latency)
 
 
-def _read_prefix(response: httpx.Response, deadline: float) -> str:
+def _read_prefix(response: httpx2.Response, deadline: float) -> str:
     """The first RESPONSE_PREFIX_BYTES of the answer; the rest is not read, however long."""
     kept = b""
     for chunk in response.iter_raw():
@@ -231,7 +231,7 @@ def _read_prefix(response: httpx.Response, deadline: float) -> str:
         if len(kept) >= RESPONSE_PREFIX_BYTES:
             break
         if time.perf_counter() > deadline:
-            raise httpx.ReadTimeout("the answer took too long", request=response.request)
+            raise httpx2.ReadTimeout("the answer took too long", request=response.request)
     # PostgreSQL text cannot hold NUL: an answer carrying one must still be recordable.
     return kept[:RESPONSE_PREFIX_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 

@@ -213,12 +213,6 @@ class WorkspaceListing:
     active_keys: int
 
 
-@dataclass(frozen=True, slots=True)
-class KeyListing:
-    key: ApiKey
-    last_change_at: dt.datetime | None
-
-
 def list_workspaces(session: Session) -> list[WorkspaceListing]:
     """Every workspace of the installation, oldest first (an operator's view, not a tenant's)."""
     active = (
@@ -235,10 +229,8 @@ def list_workspaces(session: Session) -> list[WorkspaceListing]:
     return [WorkspaceListing(workspace, int(count)) for workspace, count in rows]
 
 
-def list_keys(session: Session, workspace_id: uuid.UUID | None) -> list[KeyListing]:
-    """The API keys of one workspace (or all), oldest first, with when each last changed
-    something."""
+def list_keys(session: Session, workspace_id: uuid.UUID | None) -> list[ApiKey]:
+    """The API keys of one workspace (or all), oldest first; ``last_used_at`` is kept by
+    ``key_usage`` (to the minute)."""
     query = select(ApiKey) if workspace_id is None else scoped(ApiKey, workspace_id)
-    keys = list(session.scalars(query.order_by(ApiKey.id)))
-    last = events.last_change_by_key(session, [k.id for k in keys])
-    return [KeyListing(key, last.get(key.id)) for key in keys]
+    return list(session.scalars(query.order_by(ApiKey.id)))

@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from callplane.agents import service as agents
 from callplane.agents.schemas import AgentType, VoicemailAction
+from callplane.assignments import service as assignments
 from callplane.compat import workflows
 from callplane.compat.callingbox.shapes import CallingBoxAgent, CallingBoxAgentSummary, agent_detail
 from callplane.core.errors import InvalidInput
 from callplane.core.http import CurrentActor, DbSession
 from callplane.core.pagination import MAX_LIMIT
 from callplane.core.schemas import Input, Language, LongText, Metadata, Name, Tools, WebhookUrl
-from callplane.numbers import assignments
 from callplane.numbers.schemas import Reference
 
 router = APIRouter()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from callplane.agents import service as agents
 from callplane.agents.service import AgentView
+from callplane.assignments import service as assignments
 from callplane.compat import workflows
 from callplane.compat.synthflow.errors import slug
 from callplane.compat.synthflow.model_ids import agent_ref, model_id
@@ -35,7 +36,7 @@ from callplane.core.schemas import (
     Name,
     WebhookUrl,
 )
-from callplane.numbers import assignments, service
+from callplane.numbers import service
 from callplane.numbers.references import parse_refs
 from callplane.numbers.service import NumberView
 

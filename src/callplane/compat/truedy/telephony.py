@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
+from callplane.assignments import service as assignments
 from callplane.compat.truedy.idempotency import TRUEDY_IDEMPOTENCY_KEY
 from callplane.compat.truedy.shapes import TruedyNumber
 from callplane.core import ids
@@ -21,7 +22,6 @@ from callplane.core.envelope import Meta, meta
 from callplane.core.http import CurrentActor, DbSession
 from callplane.core.schemas import Input, Name, iso
 from callplane.idempotency.http import IdempotentRoute
-from callplane.numbers import assignments
 from callplane.numbers import service as numbers
 from callplane.numbers.service import NumberFilters, NumberInput
 from callplane.providers import service as providers_service

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from callplane.assignments import service as assignments
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.errors import DomainError, InvalidInput
@@ -26,7 +27,6 @@ from callplane.dashboard.humane import explain
 from callplane.dashboard.listing import parse_query
 from callplane.dashboard.lookups import AgentName, Agents
 from callplane.dashboard.web import DashboardRoute, Editor, render
-from callplane.numbers import assignments
 from callplane.numbers.browse import Window, browse_numbers
 from callplane.numbers.references import parse_ref
 from callplane.numbers.service import delete_number

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from callplane.agents.service import primary_number_of, update_agent
+from callplane.assignments import service as assignments
 from callplane.core import ids
 from callplane.core.errors import Conflict, DomainError
 from callplane.core.http import DbSession
@@ -19,7 +20,6 @@ from callplane.dashboard.lookups import Agents
 from callplane.dashboard.sessions import SignedIn
 from callplane.dashboard.web import DashboardRoute, Editor, Viewer, redirect_with, render
 from callplane.events.service import search_events
-from callplane.numbers import assignments
 from callplane.numbers.references import parse_ref
 from callplane.numbers.schemas import NumberUpdate
 from callplane.numbers.service import delete_number, get_number_view, update_number

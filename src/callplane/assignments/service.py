@@ -1,5 +1,8 @@
 """Assignments: which agent answers a number (inbound) and which agents call from it (outbound).
 
+The rules that need both an agent and a number live here, above the agents and numbers
+services, so neither of those imports the other.
+
 Lock order is always agent, then numbers (by id), so concurrent requests queue instead of
 deadlocking; the partial unique indexes turn any race the locks miss into a 409, never a
 second inbound agent.
@@ -18,21 +21,24 @@ from sqlalchemy.orm import Session
 from callplane.agents.models import Agent
 from callplane.agents.service import AgentView, get_active_agent, get_agent
 from callplane.agents.service import view as agent_view
+from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, NotFound
+from callplane.core.pagination import Page
 from callplane.core.versioning import bump
 from callplane.events import service as events
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import (
     NumberRef,
     find_numbers,
     get_number,
     missing_error,
     parse_ref,
+    parse_refs,
 )
-from callplane.numbers.service import NumberView, view, views
+from callplane.numbers.service import NumberFilters, NumberView, list_numbers, view, views
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +61,7 @@ def attach_outbound(
     """Attach many numbers at once: idempotent, duplicates folded, all or nothing (rule 4)."""
     agent = get_active_agent(session, actor, agent_ref)
     _require_type(agent, "outbound")
-    found = find_numbers(session, actor, refs, lock=True)
-    missing = [r for r in refs if r not in found]
-    if missing:
-        raise missing_error(missing)
-    numbers = list({n.id: n for n in found.values()}.values())
+    numbers = require_numbers(session, actor, refs, lock=True)
     held = set(
         session.scalars(
             select(Assignment.number_id).where(
@@ -97,6 +99,35 @@ def attach_outbound(
             },
         )
     return AttachResult(agent_view(session, agent), views(session, numbers), len(new))
+
+
+def give_numbers(session: Session, actor: Actor, agent_ref: str, refs: Sequence[str]) -> None:
+    """Attach numbers in the agent's direction, all or none: every missing one is reported."""
+    if not refs:
+        return
+    require_numbers(session, actor, parse_refs([("number_ids", list(refs))]))
+    for ref in dict.fromkeys(refs):
+        attach(session, actor, agent_ref, ref)
+
+
+def require_numbers(
+    session: Session, actor: Actor, refs: Sequence[NumberRef], *, lock: bool = False
+) -> list[PhoneNumber]:
+    """The numbers ``refs`` name, each once; a 404 listing every reference that names none."""
+    found = find_numbers(session, actor, refs, lock=lock)
+    missing = [r for r in refs if r not in found]
+    if missing:
+        raise missing_error(missing)
+    return list({n.id: n for n in found.values()}.values())
+
+
+def numbers_of(
+    session: Session, actor: Actor, agent_ref: str, *, cursor: str | None, limit: int
+) -> Page[NumberView]:
+    """The numbers an agent holds, in either direction; a 404 for an agent not in the workspace."""
+    agent = get_agent(session, actor, agent_ref)
+    filters = NumberFilters(agent_id=ids.render("agent", agent.id))
+    return list_numbers(session, actor, filters, cursor=cursor, limit=limit)
 
 
 def attach(session: Session, actor: Actor, agent_ref: str, number_ref: str) -> AgentView:
