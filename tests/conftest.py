@@ -26,8 +26,9 @@ POSTGRES_URL = os.environ.get(
 )
 PG_SCHEMA = f"callplane_test_{os.getpid()}"
 TABLES = (
-    "purchase_intents, release_jobs, sandbox_numbers, caller_id_selections, twilio_call_legs, "
-    "assignments, events, api_keys, phone_numbers, agents, workspaces"
+    "import_jobs, number_counts, purchase_intents, release_jobs, sandbox_numbers, "
+    "caller_id_selections, twilio_call_legs, assignments, events, api_keys, phone_numbers, "
+    "agents, workspaces"
 )
 
 

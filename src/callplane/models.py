@@ -2,13 +2,19 @@
 
 from callplane.agents.models import Agent
 from callplane.core.db import Base
-from callplane.dashboard.models import DashboardSession
+from callplane.dashboard.models import DashboardSession, ImportJob
 from callplane.events.models import Event
-from callplane.numbers.models import Assignment, PhoneNumber
+from callplane.numbers.models import SEARCH_OBJECTS, Assignment, NumberCount, PhoneNumber
 from callplane.providers.models import PurchaseIntent, ReleaseJob, SandboxNumber
 from callplane.routing.call_legs import AnsweredCallLeg
 from callplane.routing.models import CallerIdSelection
 from callplane.workspaces.models import ApiKey, Workspace
+
+
+def compared(name: str | None, _type: str, _parents: object) -> bool:
+    """Alembic's ``include_name``: the objects migrations alone make are not the models'."""
+    return name not in SEARCH_OBJECTS
+
 
 __all__ = [
     "Agent",
@@ -19,9 +25,12 @@ __all__ = [
     "CallerIdSelection",
     "DashboardSession",
     "Event",
+    "ImportJob",
+    "NumberCount",
     "PhoneNumber",
     "PurchaseIntent",
     "ReleaseJob",
     "SandboxNumber",
     "Workspace",
+    "compared",
 ]

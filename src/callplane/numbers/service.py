@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from callplane.agents.service import get_agent
@@ -24,6 +24,7 @@ from callplane.events import service as events
 from callplane.numbers import ownership
 from callplane.numbers.models import Assignment, PhoneNumber
 from callplane.numbers.references import get_number
+from callplane.numbers.search import containing
 from callplane.providers import releases
 
 UPDATABLE_FIELDS = (
@@ -180,7 +181,7 @@ def list_numbers(
     session: Session, actor: Actor, filters: NumberFilters, *, cursor: str | None, limit: int
 ) -> Page[NumberView]:
     query = scoped(PhoneNumber, actor.workspace_id)
-    query = _apply_filters(session, actor, query, filters)
+    query = _apply_filters(session, actor, query, filters, ordered=True)
     page = keyset_page(session, query, PhoneNumber.id, cursor, limit)
     return Page(views(session, page.items), page.next_cursor)
 
@@ -194,9 +195,16 @@ def list_numbers_by_offset(
     return OffsetPage(views(session, page.items), page.total)
 
 
-def filtered(session: Session, actor: Actor, filters: NumberFilters) -> Any:
-    """The workspace's numbers matching ``filters``, as a query for other readers to page."""
-    return _apply_filters(session, actor, scoped(PhoneNumber, actor.workspace_id), filters)
+def filtered(
+    session: Session, actor: Actor, filters: NumberFilters, *, ordered: bool = False
+) -> Any:
+    """The workspace's numbers matching ``filters``, as a query for other readers to page.
+
+    ``ordered``: the reader walks the matches in an index's order, a page at a time (see
+    ``search.containing``); without it, it reads them all, as a count does.
+    """
+    query = scoped(PhoneNumber, actor.workspace_id)
+    return _apply_filters(session, actor, query, filters, ordered=ordered)
 
 
 def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:
@@ -290,7 +298,9 @@ def _agent_ids(v: NumberView) -> list[str]:
     return [ids.render("agent", a) for a in agents]
 
 
-def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters) -> Any:
+def _apply_filters(
+    session: Session, actor: Actor, query: Any, f: NumberFilters, *, ordered: bool = False
+) -> Any:
     if f.agent_id is not None:
         agent = get_agent(session, actor, f.agent_id)
         held = select(Assignment.number_id).where(Assignment.agent_id == agent.id)
@@ -317,13 +327,7 @@ def _apply_filters(session: Session, actor: Actor, query: Any, f: NumberFilters)
     if f.status:
         query = query.where(PhoneNumber.status == f.status)
     if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        query = query.where(
-            or_(
-                PhoneNumber.e164.like(pattern, escape="\\"),
-                PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
-            )
-        )
+        query = query.where(containing(session, f.q, ordered=ordered))
     return query
 
 
