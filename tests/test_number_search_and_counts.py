@@ -17,8 +17,9 @@ from sqlalchemy import delete, func, select, text, update
 
 from callplane.core import ids
 from callplane.core.context import Actor
-from callplane.numbers.browse import Window, browse_numbers
+from callplane.numbers.browse import COUNT_LIMIT, Window, browse_numbers
 from callplane.numbers.models import NumberCount, PhoneNumber
+from callplane.numbers.search import FEW_CANDIDATES
 from callplane.numbers.service import NumberFilters
 from callplane.workspaces.models import Workspace
 from tests.helpers import Tenant
@@ -158,3 +159,28 @@ def test_concurrent_writers_leave_exact_totals(tenant: Tenant, tmp_path: Path) -
     _assert_totals_match_rows(tenant)
     with tenant.backend.database.session(write=False) as session:
         assert session.scalar(text("SELECT count(*) FROM phone_numbers")) == 12 * 40
+
+
+def test_a_search_with_many_matches_is_counted_to_the_limit_and_paged_in_order(
+    tenant: Tenant,
+) -> None:
+    matching = [f"+1628555{n:04d}" for n in range(FEW_CANDIDATES + 10)]
+    for start in range(0, len(matching), 1000):
+        batch = [{"e164": e} for e in matching[start : start + 1000]]
+        assert tenant.post("/v1/numbers/batch", {"numbers": batch}).is_success
+    tenant.post("/v1/numbers/batch", {"numbers": [{"e164": f"+1415555{n:04d}"} for n in range(5)]})
+    actor, digits = _actor(tenant), NumberFilters(q="628555")
+    with tenant.backend.database.session(write=False) as session:
+        first = browse_numbers(session, actor, digits, sort="number", window=Window(), limit=50)
+        last = browse_numbers(
+            session, actor, digits, sort="-number", window=Window(last=True), limit=50
+        )
+        exact = browse_numbers(
+            session, actor, digits, sort="number", window=Window(), limit=50, count_limit=None
+        )
+    assert [v.number.e164 for v in first.items] == matching[:50]
+    assert (first.total, first.total_is_exact) == (COUNT_LIMIT + 1, False)
+    assert [v.number.e164 for v in last.items] == matching[49::-1]
+    assert (exact.total, exact.total_is_exact) == (len(matching), True)
+    listed = tenant.get("/v1/numbers", params={"q": "628555", "limit": 100}).json()["data"]
+    assert [n["e164"] for n in listed] == matching[:100]  # imported in order: id order

@@ -17,7 +17,7 @@ from callplane.core.errors import Conflict, InvalidInput, not_found
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
 from callplane.core.tenancy import scoped
 from callplane.events import service as events
-from callplane.numbers.models import Assignment
+from callplane.numbers.models import IS_PRIMARY, Assignment
 
 EDITABLE_FIELDS = (
     "outbound_strategy",
@@ -68,7 +68,7 @@ def view(session: Session, agent: Agent) -> AgentView:
 
 def primary_number_of(session: Session, agent_id: uuid.UUID) -> uuid.UUID | None:
     return session.scalar(
-        select(Assignment.number_id).where(Assignment.agent_id == agent_id, Assignment.is_primary)
+        select(Assignment.number_id).where(Assignment.agent_id == agent_id, IS_PRIMARY)
     )
 
 
@@ -135,7 +135,7 @@ def _views(session: Session, rows: list[Agent]) -> list[AgentView]:
         agent_id: number_id
         for agent_id, number_id in session.execute(
             select(Assignment.agent_id, Assignment.number_id).where(
-                Assignment.agent_id.in_([a.id for a in rows]), Assignment.is_primary
+                Assignment.agent_id.in_([a.id for a in rows]), IS_PRIMARY
             )
         )
     }
@@ -208,7 +208,7 @@ def _has_numbers(session: Session, agent_id: uuid.UUID) -> bool:
 def _set_primary(session: Session, agent: Agent, number_ref: str | None) -> None:
     session.execute(
         update(Assignment)
-        .where(Assignment.agent_id == agent.id, Assignment.is_primary)
+        .where(Assignment.agent_id == agent.id, IS_PRIMARY)
         .values(is_primary=False)
     )
     if number_ref is None:

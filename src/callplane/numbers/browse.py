@@ -23,10 +23,10 @@ SORTS = ("number", "-number", "created", "-created")
 # The whole inventory, a country, a status: those totals are read, exact, from the counts the
 # database keeps (NumberCount). Other filters (a search, an agent, assigned or not) are counted
 # row by row, and that counting stops here unless asked for the exact figure: past it a page
-# says "more than 1,000". Each match counted is a row read (a search's index finds candidates,
+# says "more than 500". Each match counted is a row read (a search's index finds candidates,
 # the row says whose they are), so an exact count of 8,000 matches in a million numbers costs
-# several times the page itself; the first 1,000 cost what a page of a small inventory costs.
-COUNT_LIMIT = 1_000
+# several times the page itself; the first 500 cost a fraction of a page of a small inventory.
+COUNT_LIMIT = 500
 Sort = Literal["number", "-number", "created", "-created"]
 
 
@@ -44,7 +44,7 @@ class Browse:
     """One page, the keys of its neighbours, and how many numbers match (counted up to a cap)."""
 
     items: list[NumberView]
-    total: int  # when not exact, COUNT_LIMIT + 1: "more than COUNT_LIMIT"
+    total: int  # when not exact, the count's limit + 1: "more than the limit"
     total_is_exact: bool
     next_key: str | None  # the ``after`` of the next page
     previous_key: str | None  # the ``before`` of the previous page
@@ -58,17 +58,17 @@ def browse_numbers(
     sort: Sort,
     window: Window,
     limit: int,
-    exact_total: bool = False,
+    count_limit: int | None = COUNT_LIMIT,
 ) -> Browse:
-    """A page; ``exact_total`` counts every match even past COUNT_LIMIT (slower, on demand)."""
+    """A page; a total not kept is counted up to ``count_limit`` matches (None: all of them)."""
     total = _kept_total(session, actor, filters)
     exact = total is not None
     if total is None:
         matches = filtered(session, actor, filters).with_only_columns(PhoneNumber.id)
-        if not exact_total:
-            matches = matches.limit(COUNT_LIMIT + 1)
+        if count_limit is not None:
+            matches = matches.limit(count_limit + 1)
         total = int(session.scalar(select(func.count()).select_from(matches.subquery())) or 0)
-        exact = exact_total or total <= COUNT_LIMIT
+        exact = count_limit is None or total <= count_limit
     query = filtered(session, actor, filters, ordered=True)
     column: Any = PhoneNumber.e164 if sort.lstrip("-") == "number" else PhoneNumber.id
     descending = sort.startswith("-")
