@@ -9,7 +9,9 @@ narrows the rows it is applied to.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, column, func, literal_column, or_, select, table
+from typing import Any
+
+from sqlalchemy import column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
 from callplane.numbers.models import PhoneNumber
@@ -21,26 +23,28 @@ FEW_CANDIDATES = 1_000
 _index = table("phone_numbers_search", column("rowid"), column("phone_numbers_search"))
 
 
-def containing(session: Session, text: str, *, ordered: bool = False) -> ColumnElement[bool]:
-    """Numbers whose E.164 (or, ignoring case, whose label) contains ``text``.
+def containing(session: Session, query: Any, text: str, *, ordered: bool = False) -> Any:
+    """``query`` (over phone_numbers) narrowed to numbers whose E.164 or label contains ``text``.
 
-    On SQLite the candidates come from the FTS5 table. Read all (a count), each candidate is
-    looked up by rowid. Read in order a page at a time (``ordered``), a search with many
-    candidates is better served by the order's index: a unary ``+`` on the rowid tells SQLite
-    not to drive the query from the candidates but to test rows against them.
+    On SQLite the candidates come from the FTS5 table, in one of two ways. Joined, the search
+    drives: candidates are read one by one and looked up by rowid, so a count that stops after
+    N matches reads about N rows. Read in order a page at a time (``ordered``), a search with
+    many candidates is better served by the order's own index, walked until the page is full,
+    each row tested against the candidates; a unary ``+`` on the rowid tells SQLite so.
     """
     pattern = "%" + text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-    rule = or_(
-        PhoneNumber.e164.like(pattern, escape="\\"),
-        PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
+    query = query.where(
+        or_(
+            PhoneNumber.e164.like(pattern, escape="\\"),
+            PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
+        )
     )
     if session.get_bind().dialect.name != "sqlite" or len(text) < SHORTEST_INDEXED:
-        return rule
-    phrase = '"' + text.replace('"', '""') + '"'
-    candidates = select(_index.c.rowid).where(_index.c.phone_numbers_search.match(phrase))
-    rowid = "phone_numbers.rowid"
+        return query
+    match = _index.c.phone_numbers_search.match('"' + text.replace('"', '""') + '"')
     if ordered:
-        few = candidates.limit(FEW_CANDIDATES + 1).subquery()
+        few = select(_index.c.rowid).where(match).limit(FEW_CANDIDATES + 1).subquery()
         if (session.scalar(select(func.count()).select_from(few)) or 0) > FEW_CANDIDATES:
-            rowid = "+phone_numbers.rowid"
-    return and_(literal_column(rowid).in_(candidates), rule)
+            candidates = select(_index.c.rowid).where(match)
+            return query.where(literal_column("+phone_numbers.rowid").in_(candidates))
+    return query.join(_index, _index.c.rowid == literal_column("phone_numbers.rowid")).where(match)

@@ -327,7 +327,7 @@ def _apply_filters(
     if f.status:
         query = query.where(PhoneNumber.status == f.status)
     if f.q:
-        query = query.where(containing(session, f.q, ordered=ordered))
+        query = containing(session, query, f.q, ordered=ordered)
     return query
 
 
