@@ -6,13 +6,17 @@ progress and report live in the database, so the server that did not run it show
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from callplane.core.db import Database, create_db_engine
+from callplane.core import ids
+from callplane.core.db import Database, create_db_engine, utcnow
+from callplane.dashboard.imports import STALLED_AFTER
+from callplane.dashboard.models import ImportJob
 from tests.dashboard.conftest import Site
 from tests.dashboard.people import accessible, fresh_numbers, sign_in
 from tests.live_server import live_server
@@ -74,3 +78,38 @@ def test_an_import_uploaded_to_one_server_is_followed_on_another(
     assert snoop.goto(two.base_url + job_path).status == 404  # type: ignore[union-attr]
     assert snoop.request.get(two.base_url + job_path + "/rejected.csv").status == 404
     stranger.close()
+
+
+def test_an_import_whose_server_stopped_says_so(
+    browser: Browser, two_sites: tuple[Site, Site]
+) -> None:
+    one, _ = two_sites
+    ws = one.workspace("stalled")
+    workspace_id = ids.parse("workspace", ws.id)
+    assert workspace_id is not None
+    long_ago = utcnow() - STALLED_AFTER - dt.timedelta(seconds=5)
+    recently = utcnow()
+    with one.database.transaction() as session:
+        for job_id, seen in (("stalled-job", long_ago), ("running-job", recently)):
+            session.add(
+                ImportJob(
+                    id=job_id,
+                    workspace_id=workspace_id,
+                    filename="big.csv",
+                    state="running",
+                    done=3000,
+                    total=9000,
+                    created_at=long_ago,
+                    updated_at=seen,
+                )
+            )
+    context = browser.new_context(base_url=one.base_url)
+    page = context.new_page()
+    sign_in(page, ws.key)
+    page.goto("/imports/running-job")
+    expect(page.get_by_role("status")).to_contain_text("Importing… 3,000 of 9,000 rows")
+    page.goto("/imports/stalled-job")
+    expect(page.get_by_role("alert")).to_contain_text("No progress for over 5 minutes")
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    accessible(page)
+    context.close()

@@ -10,6 +10,7 @@ its progress and report in the database (``import_jobs``), so every server can s
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import secrets
@@ -44,6 +45,9 @@ from callplane.numbers.service import import_batch
 
 KEPT_JOBS = 50  # per workspace; starting one more forgets the oldest
 UNEXPECTED = "an unexpected error stopped it (see the server log)"
+# A running job writes its progress after every batch, a second or so apart; this long without
+# any, the server that ran it has most likely stopped (the job does not move to another one).
+STALLED_AFTER = dt.timedelta(minutes=5)
 log = logging.getLogger("callplane.dashboard.imports")
 
 
@@ -99,6 +103,7 @@ class JobView:
     done: int
     total: int | None
     finished: bool
+    stalled: bool  # running, but no progress for STALLED_AFTER: its server may have stopped
     error: str | None
     report: ImportReport | None
 
@@ -123,8 +128,16 @@ def get(session: Session, job_id: str, workspace_id: uuid.UUID) -> JobView | Non
     if job.report is not None:
         rejected = [RejectedRow(**row) for row in job.report["rejected"]]
         report = ImportReport(**{**job.report, "rejected": rejected})
+    running = job.state == "running"
     return JobView(
-        job.id, job.filename, job.done, job.total, job.state != "running", job.error, report
+        job.id,
+        job.filename,
+        job.done,
+        job.total,
+        not running,
+        running and utcnow() - job.updated_at > STALLED_AFTER,
+        job.error,
+        report,
     )
 
 
