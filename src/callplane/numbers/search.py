@@ -39,7 +39,8 @@ def containing(session: Session, query: Any, text: str, *, ordered: bool = False
             PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
         )
     )
-    if session.get_bind().dialect.name != "sqlite" or len(text) < SHORTEST_INDEXED:
+    indexed = len(text) >= SHORTEST_INDEXED and "\x00" not in text  # FTS5 reads C strings
+    if session.get_bind().dialect.name != "sqlite" or not indexed:
         return query
     match = _index.c.phone_numbers_search.match('"' + text.replace('"', '""') + '"')
     if ordered:
