@@ -26,7 +26,7 @@ POSTGRES_URL = os.environ.get(
 )
 PG_SCHEMA = f"callplane_test_{os.getpid()}"
 TABLES = (
-    "webhook_deliveries, webhook_endpoints, idempotency_keys, "
+    "webhook_deliveries, webhook_endpoints, idempotency_keys, import_jobs, number_counts, "
     "purchase_intents, release_jobs, sandbox_numbers, caller_id_selections, caller_id_policies, "
     "twilio_call_legs, "
     "assignments, events, api_keys, phone_numbers, agents, workspaces"

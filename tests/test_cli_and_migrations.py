@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from typer.testing import CliRunner
 
 from callplane.cli import app
-from callplane.models import Base
+from callplane.models import Base, compared
 from callplane.settings import get_settings
 from tests.helpers import SECRET, Backend, make_client
 
@@ -72,5 +72,7 @@ def test_keys_are_stored_hashed(cli_env: Backend) -> None:
 
 def test_migrations_match_the_models(backend: Backend) -> None:
     with backend.database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": compared}
+        )
         assert compare_metadata(context, Base.metadata) == []

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from playwright.sync_api import Page, expect
 
 from callplane.dashboard.formatting import international
+from callplane.numbers.browse import COUNT_LIMIT
 from tests.dashboard.conftest import Site
 from tests.dashboard.people import accessible, fresh_numbers, sign_in
 
@@ -145,3 +146,18 @@ def test_signing_in_and_filtering_with_the_keyboard_alone(page: Page, site: Site
     link.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text(international(e164))
+
+
+def test_a_search_is_counted_to_a_limit_and_in_full_on_demand(page: Page, site: Site) -> None:
+    ws = site.workspace("counting")
+    ws.numbers(*fresh_numbers(COUNT_LIMIT + 1))
+    sign_in(page, ws.key)
+    expect(page.locator("h1 .count")).to_have_text(f"{COUNT_LIMIT + 1:,} numbers")  # kept total
+    page.get_by_label("Digits or label").fill("628")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("h1 .count")).to_have_text(f"more than {COUNT_LIMIT:,} numbers")
+    accessible(page)
+    page.get_by_role("link", name="Count them all").click()
+    expect(page).to_have_url(re.compile(r"exact=1"))
+    expect(page.locator("h1 .count")).to_have_text(f"{COUNT_LIMIT + 1:,} numbers")
+    expect(page.get_by_role("link", name="Count them all")).to_have_count(0)

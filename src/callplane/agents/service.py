@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
-from callplane.assignments.models import Assignment
+from callplane.assignments.models import IS_PRIMARY, Assignment
 from callplane.core import ids
 from callplane.core.conditional import NO_PRECONDITIONS, Preconditions, entity_tag
 from callplane.core.context import Actor
@@ -71,7 +71,7 @@ def view(session: Session, agent: Agent) -> AgentView:
 
 def primary_number_of(session: Session, agent_id: uuid.UUID) -> uuid.UUID | None:
     return session.scalar(
-        select(Assignment.number_id).where(Assignment.agent_id == agent_id, Assignment.is_primary)
+        select(Assignment.number_id).where(Assignment.agent_id == agent_id, IS_PRIMARY)
     )
 
 
@@ -138,7 +138,7 @@ def _views(session: Session, rows: list[Agent]) -> list[AgentView]:
         agent_id: number_id
         for agent_id, number_id in session.execute(
             select(Assignment.agent_id, Assignment.number_id).where(
-                Assignment.agent_id.in_([a.id for a in rows]), Assignment.is_primary
+                Assignment.agent_id.in_([a.id for a in rows]), IS_PRIMARY
             )
         )
     }
@@ -222,7 +222,7 @@ def _has_numbers(session: Session, agent_id: uuid.UUID) -> bool:
 def _set_primary(session: Session, agent: Agent, number_ref: str | None) -> None:
     session.execute(
         update(Assignment)
-        .where(Assignment.agent_id == agent.id, Assignment.is_primary)
+        .where(Assignment.agent_id == agent.id, IS_PRIMARY)
         .values(is_primary=False)
     )
     if number_ref is None:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from callplane.core.db import Base, utcnow
+
+# "This assignment is its agent's primary number", written as the predicate of the partial
+# index uq_assignments_one_primary_per_agent: SQLite uses a partial index only for a query term
+# that matches its predicate, and SQLAlchemy writes the boolean column as ``is_primary = 1``
+# there, which made finding an agent's primary number read all of the agent's assignments.
+IS_PRIMARY: ColumnElement[Any] = literal_column("assignments.is_primary")
 
 
 class Assignment(Base):

@@ -11,7 +11,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from callplane.dashboard.imports import ImportJobs
 from callplane.dashboard.pages import (
     agents,
     audit,
@@ -26,7 +25,6 @@ from callplane.dashboard.pages import (
 
 
 def install(app: FastAPI) -> None:
-    app.state.dashboard_imports = ImportJobs()
     for page in (auth, numbers, bulk, number, agents, imports, audit, routing, telephony):
         app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

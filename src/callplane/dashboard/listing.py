@@ -34,6 +34,7 @@ class NumberQuery:
     after: str = ""
     before: str = ""
     last: bool = False
+    exact: bool = False  # count every match, past the count's usual stop (COUNT_LIMIT)
 
     def filters(self) -> NumberFilters:
         """Digits typed as people write them ('628 666-63') search the digits of the number."""
@@ -117,4 +118,5 @@ def parse_query(params: Mapping[str, str]) -> NumberQuery:
         after=values["after"],
         before=values["before"],
         last=params.get("last", "") in ("1", "true"),
+        exact=params.get("exact", "") in ("1", "true"),
     )

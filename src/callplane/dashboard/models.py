@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callplane.core.db import Base, utcnow
+from callplane.core.db import Base, JSONType, utcnow
 
 
 class DashboardSession(Base):
@@ -26,3 +27,29 @@ class DashboardSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
+
+
+class ImportJob(Base):
+    """A CSV import started from the dashboard: its progress, and its report once done.
+
+    Kept in the database, not in the memory of the server that runs it, so that any server
+    of the installation shows its progress and hands out its rejected rows.
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    done: Mapped[int]
+    total: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # The engine's report (callplane.client._bulk_import.ImportReport) as a dict, rejected
+    # rows included, written once when the job ends.
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

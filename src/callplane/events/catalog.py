@@ -37,6 +37,8 @@ EVENT_TYPES: dict[str, str] = {
         "A number's caller-ID health changed (healthy, watch, benched, paused, warming), and why."
     ),
     "workspace.caller_id_policy_updated": "A workspace's caller-ID health policy changed.",
+    "import.started": "A CSV import was started from the dashboard.",
+    "import.finished": "A CSV import from the dashboard finished, with its counts.",
     "webhook_endpoint.created": "A webhook endpoint was created.",
     "webhook_endpoint.updated": (
         "A webhook endpoint's URL, event types, state or description changed."

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from callplane.core.db import create_db_engine
-from callplane.models import Base
+from callplane.models import Base, compared
 
 config = context.config
 
@@ -17,6 +17,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=compared,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,7 +7,7 @@ index range whichever end it starts from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -16,14 +16,17 @@ from sqlalchemy.orm import Session
 from callplane.core.context import Actor
 from callplane.core.errors import InvalidInput
 from callplane.core.pagination import decode_cursor, encode_cursor
-from callplane.numbers.models import PhoneNumber
+from callplane.numbers.models import NumberCount, PhoneNumber
 from callplane.numbers.service import NumberFilters, NumberView, filtered, views
 
 SORTS = ("number", "-number", "created", "-created")
-# Counting stops here: past it a page says "more than 10,000". An exact count of a million
-# matches reads a million index entries on every page view; a capped one costs what a page of
-# 10,000 rows costs, so a page of a huge inventory stays as fast as a page of a small one.
-COUNT_LIMIT = 10_000
+# The whole inventory, a country, a status: those totals are read, exact, from the counts the
+# database keeps (NumberCount). Other filters (a search, an agent, assigned or not) are counted
+# row by row, and that counting stops here unless asked for the exact figure: past it a page
+# says "more than 500". Each match counted is a row read (a search's index finds candidates,
+# the row says whose they are), so an exact count of 8,000 matches in a million numbers costs
+# several times the page itself; the first 500 cost a fraction of a page of a small inventory.
+COUNT_LIMIT = 500
 Sort = Literal["number", "-number", "created", "-created"]
 
 
@@ -41,13 +44,10 @@ class Browse:
     """One page, the keys of its neighbours, and how many numbers match (counted up to a cap)."""
 
     items: list[NumberView]
-    total: int  # exact up to COUNT_LIMIT; COUNT_LIMIT + 1 means "more than COUNT_LIMIT"
+    total: int  # when not exact, the count's limit + 1: "more than the limit"
+    total_is_exact: bool
     next_key: str | None  # the ``after`` of the next page
     previous_key: str | None  # the ``before`` of the previous page
-
-    @property
-    def total_is_exact(self) -> bool:
-        return self.total <= COUNT_LIMIT
 
 
 def browse_numbers(
@@ -58,10 +58,18 @@ def browse_numbers(
     sort: Sort,
     window: Window,
     limit: int,
+    count_limit: int | None = COUNT_LIMIT,
 ) -> Browse:
-    query = filtered(actor, filters)
-    capped = query.with_only_columns(PhoneNumber.id).limit(COUNT_LIMIT + 1).subquery()
-    total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
+    """A page; a total not kept is counted up to ``count_limit`` matches (None: all of them)."""
+    total = _kept_total(session, actor, filters)
+    exact = total is not None
+    if total is None:
+        matches = filtered(session, actor, filters).with_only_columns(PhoneNumber.id)
+        if count_limit is not None:
+            matches = matches.limit(count_limit + 1)
+        total = int(session.scalar(select(func.count()).select_from(matches.subquery())) or 0)
+        exact = count_limit is None or total <= count_limit
+    query = filtered(session, actor, filters, ordered=True)
     column: Any = PhoneNumber.e164 if sort.lstrip("-") == "number" else PhoneNumber.id
     descending = sort.startswith("-")
     backwards = window.last or window.before is not None
@@ -84,9 +92,25 @@ def browse_numbers(
     return Browse(
         views(session, rows),
         total,
+        exact,
         _render_key(sort, rows[-1]) if rows and has_next else None,
         _render_key(sort, rows[0]) if rows and has_previous else None,
     )
+
+
+def _kept_total(session: Session, actor: Actor, filters: NumberFilters) -> int | None:
+    """The exact total from the kept counts, when the filters are ones they are kept by."""
+    kept_by = {"country_code", "status"}
+    if any(getattr(filters, f.name) is not None for f in fields(filters) if f.name not in kept_by):
+        return None
+    query = select(func.coalesce(func.sum(NumberCount.total), 0)).where(
+        NumberCount.workspace_id == actor.workspace_id
+    )
+    if filters.country_code:
+        query = query.where(NumberCount.country_code == filters.country_code.upper())
+    if filters.status:
+        query = query.where(NumberCount.status == filters.status)
+    return int(session.scalar(query) or 0)
 
 
 def _key(sort: str, text: str) -> Any:

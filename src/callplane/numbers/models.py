@@ -91,3 +91,37 @@ class PhoneNumber(Versioned, Timestamped, Base):
     # How a bring-your-own SIP trunk reaches the number (termination URI, auth user, proxy):
     # kept for the clients that manage it, never a password.
     sip_settings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class NumberCount(Base):
+    """How many numbers a workspace has in one (country, status): the numbers list's totals.
+
+    Kept by database triggers (migration 0180) in the very transaction that inserts, deletes
+    or moves a number, whatever code path does it, so the total is exact without counting a
+    million rows. ``country_code`` is '' for numbers without a country.
+    """
+
+    __tablename__ = "number_counts"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    country_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    total: Mapped[int]
+
+
+# Made by migration 0180 and by nothing in the models: the substring search over numbers (an
+# FTS5 table and its shadow tables on SQLite, pg_trgm indexes on PostgreSQL, which may be
+# missing when the extension is). Comparisons of the models with the database skip them.
+SEARCH_OBJECTS = frozenset(
+    {
+        "phone_numbers_search",
+        "phone_numbers_search_config",
+        "phone_numbers_search_data",
+        "phone_numbers_search_docsize",
+        "phone_numbers_search_idx",
+        "ix_phone_numbers_e164_trgm",
+        "ix_phone_numbers_friendly_name_trgm",
+    }
+)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from callplane.assignments.models import Assignment
@@ -26,6 +26,7 @@ from callplane.events import service as events
 from callplane.numbers import ownership
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import get_number
+from callplane.numbers.search import containing
 from callplane.providers import releases
 from callplane.reputation.health import Policy, initial_health
 from callplane.reputation.service import policy_of
@@ -187,7 +188,7 @@ def list_numbers(
     session: Session, actor: Actor, filters: NumberFilters, *, cursor: str | None, limit: int
 ) -> Page[NumberView]:
     query = scoped(PhoneNumber, actor.workspace_id)
-    query = _apply_filters(actor, query, filters)
+    query = _apply_filters(session, actor, query, filters, ordered=True)
     page = keyset_page(session, query, PhoneNumber.id, cursor, limit)
     return Page(views(session, page.items), page.next_cursor)
 
@@ -196,14 +197,21 @@ def list_numbers_by_offset(
     session: Session, actor: Actor, filters: NumberFilters, *, offset: int, limit: int
 ) -> OffsetPage[NumberView]:
     """The same list paged by offset with a total, as the vendor-compatible APIs page."""
-    query = _apply_filters(actor, scoped(PhoneNumber, actor.workspace_id), filters)
+    query = _apply_filters(session, actor, scoped(PhoneNumber, actor.workspace_id), filters)
     page = offset_page(session, query, PhoneNumber.id, offset, limit)
     return OffsetPage(views(session, page.items), page.total)
 
 
-def filtered(actor: Actor, filters: NumberFilters) -> Any:
-    """The workspace's numbers matching ``filters``, as a query for other readers to page."""
-    return _apply_filters(actor, scoped(PhoneNumber, actor.workspace_id), filters)
+def filtered(
+    session: Session, actor: Actor, filters: NumberFilters, *, ordered: bool = False
+) -> Any:
+    """The workspace's numbers matching ``filters``, as a query for other readers to page.
+
+    ``ordered``: the reader walks the matches in an index's order, a page at a time (see
+    ``search.containing``); without it, it reads them all, as a count does.
+    """
+    query = scoped(PhoneNumber, actor.workspace_id)
+    return _apply_filters(session, actor, query, filters, ordered=ordered)
 
 
 def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:
@@ -319,7 +327,9 @@ def _agent_ids(v: NumberView) -> list[str]:
     return [ids.render("agent", a) for a in agents]
 
 
-def _apply_filters(actor: Actor, query: Any, f: NumberFilters) -> Any:
+def _apply_filters(
+    session: Session, actor: Actor, query: Any, f: NumberFilters, *, ordered: bool = False
+) -> Any:
     if f.agent_id is not None:
         # A filter, not a lookup: an agent of another workspace, or a malformed id, holds none.
         held = select(Assignment.number_id).where(
@@ -349,13 +359,7 @@ def _apply_filters(actor: Actor, query: Any, f: NumberFilters) -> Any:
     if f.status:
         query = query.where(PhoneNumber.status == f.status)
     if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        query = query.where(
-            or_(
-                PhoneNumber.e164.like(pattern, escape="\\"),
-                PhoneNumber.friendly_name.ilike(pattern, escape="\\"),
-            )
-        )
+        query = containing(session, query, f.q, ordered=ordered)
     return query
 
 

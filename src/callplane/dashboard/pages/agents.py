@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from callplane.agents import service
@@ -21,8 +22,7 @@ from callplane.numbers.service import NumberFilters, list_numbers
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
-Text = Annotated[str, Form(max_length=20_000)]
-Short = Annotated[str, Form(max_length=2048)]
+LONG, SHORT = 20_000, 2048  # longest persona/instructions, longest other text field
 SHOWN_NUMBERS = 100  # on an agent's page; the numbers list filtered by agent has them all
 
 
@@ -59,34 +59,42 @@ def agents_page(
     )
 
 
-def _form_values(
-    name: str,
-    type_: str | None,
-    outbound_strategy: str,
-    allowed_outbound_countries: str,
-    stream_url: str,
-    voice: str,
-    language: str,
-    webhook_url: str,
-    voicemail_action: str,
-    persona: str,
-    instructions: str,
-) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "name": name,
-        "outbound_strategy": outbound_strategy,
-        "allowed_outbound_countries": forms.code_list(allowed_outbound_countries),
-        "stream_url": forms.text(stream_url),
-        "voice": forms.text(voice),
-        "language": forms.text(language),
-        "webhook_url": forms.text(webhook_url),
-        "voicemail_action": voicemail_action,
-        "persona": forms.text(persona),
-        "instructions": forms.text(instructions),
-    }
-    if type_ is not None:
-        values["type"] = type_
-    return values
+class AgentForm(BaseModel):
+    """The agent form as a browser sends it, declared once for creating and for editing.
+
+    Every field is text ("" when left empty); ``values`` turns it into what the API's own
+    models (AgentCreate, AgentUpdate) validate, so the rules stay theirs.
+    """
+
+    name: str = Field("", max_length=400)
+    type: str = Field("", max_length=32)
+    outbound_strategy: str = Field("primary", max_length=32)
+    allowed_outbound_countries: str = Field("", max_length=SHORT)
+    stream_url: str = Field("", max_length=SHORT)
+    voice: str = Field("", max_length=SHORT)
+    language: str = Field("", max_length=SHORT)
+    webhook_url: str = Field("", max_length=SHORT)
+    voicemail_action: str = Field("hangup", max_length=32)
+    persona: str = Field("", max_length=LONG)
+    instructions: str = Field("", max_length=LONG)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "outbound_strategy": self.outbound_strategy,
+            "allowed_outbound_countries": forms.code_list(self.allowed_outbound_countries),
+            "stream_url": forms.text(self.stream_url),
+            "voice": forms.text(self.voice),
+            "language": forms.text(self.language),
+            "webhook_url": forms.text(self.webhook_url),
+            "voicemail_action": self.voicemail_action,
+            "persona": forms.text(self.persona),
+            "instructions": forms.text(self.instructions),
+        }
+
+
+SentAgent = Annotated[AgentForm, Form()]
 
 
 def _form(
@@ -123,31 +131,9 @@ def create_agent(
     request: Request,
     who: Editor,
     session: DbSession,
-    name: Annotated[str, Form(max_length=400)] = "",
-    type: Annotated[str, Form(max_length=32)] = "",
-    outbound_strategy: Annotated[str, Form(max_length=32)] = "primary",
-    allowed_outbound_countries: Short = "",
-    stream_url: Short = "",
-    voice: Short = "",
-    language: Short = "",
-    webhook_url: Short = "",
-    voicemail_action: Annotated[str, Form(max_length=32)] = "hangup",
-    persona: Text = "",
-    instructions: Text = "",
+    form: SentAgent,
 ) -> Response:
-    values = _form_values(
-        name,
-        type,
-        outbound_strategy,
-        allowed_outbound_countries,
-        stream_url,
-        voice,
-        language,
-        webhook_url,
-        voicemail_action,
-        persona,
-        instructions,
-    )
+    values = form.values()
     try:
         view = service.create_agent(session, who.actor, forms.parse(AgentCreate, values).fields())
     except DomainError as exc:
@@ -191,20 +177,8 @@ def edit_agent(request: Request, ref: str, who: Viewer, session: DbSession) -> R
 
 
 def _values_of(agent: Any) -> dict[str, Any]:
-    fields = (
-        "name",
-        "type",
-        "outbound_strategy",
-        "allowed_outbound_countries",
-        "stream_url",
-        "voice",
-        "language",
-        "webhook_url",
-        "voicemail_action",
-        "persona",
-        "instructions",
-    )
-    return {f: getattr(agent, f) for f in fields}
+    """An agent's current values, for the edit form's fields."""
+    return {name: getattr(agent, name) for name in AgentForm.model_fields}
 
 
 @router.post("/agents/{ref}/edit")
@@ -213,31 +187,9 @@ def save_agent(
     ref: str,
     who: Editor,
     session: DbSession,
-    name: Annotated[str, Form(max_length=400)] = "",
-    type: Annotated[str, Form(max_length=32)] = "",
-    outbound_strategy: Annotated[str, Form(max_length=32)] = "primary",
-    allowed_outbound_countries: Short = "",
-    stream_url: Short = "",
-    voice: Short = "",
-    language: Short = "",
-    webhook_url: Short = "",
-    voicemail_action: Annotated[str, Form(max_length=32)] = "hangup",
-    persona: Text = "",
-    instructions: Text = "",
+    form: SentAgent,
 ) -> Response:
-    values = _form_values(
-        name,
-        type,
-        outbound_strategy,
-        allowed_outbound_countries,
-        stream_url,
-        voice,
-        language,
-        webhook_url,
-        voicemail_action,
-        persona,
-        instructions,
-    )
+    values = form.values()
     try:
         changes = forms.parse(AgentUpdate, values).changes()
         view = service.update_agent(session, who.actor, ref, changes)

@@ -55,7 +55,13 @@ def _selected(
         return list(dict.fromkeys(ids))
     query = parse_query(dict(parse_qsl(urlsplit(list_url).query)))
     page = browse_numbers(
-        session, actor, query.filters(), sort="created", window=Window(), limit=MAX_BATCH
+        session,
+        actor,
+        query.filters(),
+        sort="created",
+        window=Window(),
+        limit=MAX_BATCH,
+        count_limit=MAX_BATCH,
     )
     if page.total > MAX_BATCH:
         raise InvalidInput(

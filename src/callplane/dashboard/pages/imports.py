@@ -7,13 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from callplane.core.db import Database
 from callplane.core.errors import InvalidInput, NotFound
 from callplane.core.http import DbSession
-from callplane.dashboard.imports import ImportJob, ImportJobs
+from callplane.dashboard import imports
 from callplane.dashboard.lookups import Agents
 from callplane.dashboard.sessions import SignedIn
 from callplane.dashboard.web import DashboardRoute, Editor, Viewer, redirect, render
@@ -21,18 +21,12 @@ from callplane.dashboard.web import DashboardRoute, Editor, Viewer, redirect, re
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 
-def _jobs(request: Request) -> ImportJobs:
-    jobs: ImportJobs = request.app.state.dashboard_imports
-    return jobs
-
-
-def _job(request: Request, who: SignedIn, job_id: str) -> ImportJob:
-    job = _jobs(request).get(job_id, who.actor.workspace_id)
+def _job(session: Session, who: SignedIn, job_id: str) -> imports.JobView:
+    job = imports.get(session, job_id, who.actor.workspace_id)
     if job is None:
         raise NotFound(
             "import_not_found",
-            "No such import on this server (imports are kept in the memory of the server "
-            "process that ran them)",
+            f"No such import (the last {imports.KEPT_JOBS} imports of a workspace are kept)",
         )
     return job
 
@@ -52,6 +46,7 @@ def start_import(
     request: Request,
     who: Editor,
     session: DbSession,
+    later: BackgroundTasks,
     file: Annotated[UploadFile, File()],
     agent: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -63,21 +58,24 @@ def start_import(
             raise InvalidInput("choose_agent", "Choose an active agent, or none.")
     with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as handle:
         shutil.copyfileobj(file.file, handle)
-    database: Database = request.app.state.database
-    job = _jobs(request).start(
-        database,
+    filename = file.filename or "upload.csv"
+    job_id = imports.record(session, who.actor, filename)
+    later.add_task(  # after the response, so after the job's row is committed
+        imports.run,
+        request.app.state.database,
         who.actor,
+        job_id,
         Path(handle.name),
-        file.filename or "upload.csv",
+        filename,
         chosen.ref if chosen else None,
         "inbound" if chosen and chosen.type == "inbound" else "outbound",
     )
-    return redirect(f"/imports/{job.id}")
+    return redirect(f"/imports/{job_id}")
 
 
 @router.get("/imports/{job_id}")
-def import_page(request: Request, job_id: str, who: Viewer) -> Response:
-    job = _job(request, who, job_id)
+def import_page(request: Request, job_id: str, who: Viewer, session: DbSession) -> Response:
+    job = _job(session, who, job_id)
     return render(
         request,
         "imports/progress.html",
@@ -87,8 +85,8 @@ def import_page(request: Request, job_id: str, who: Viewer) -> Response:
 
 
 @router.get("/imports/{job_id}/rejected.csv")
-def rejected_rows(request: Request, job_id: str, who: Viewer) -> Response:
-    job = _job(request, who, job_id)
+def rejected_rows(job_id: str, who: Viewer, session: DbSession) -> Response:
+    job = _job(session, who, job_id)
     return Response(
         job.rejected_csv(),
         media_type="text/csv",

@@ -10,7 +10,7 @@ from callplane.core.http import DbSession
 from callplane.dashboard.listing import PAGE_SIZES, parse_query
 from callplane.dashboard.lookups import Agents
 from callplane.dashboard.web import DashboardRoute, Viewer, render
-from callplane.numbers.browse import browse_numbers
+from callplane.numbers.browse import COUNT_LIMIT, browse_numbers
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -28,6 +28,7 @@ def numbers_page(request: Request, who: Viewer, session: DbSession) -> Response:
         sort=query.sort,
         window=query.window(),
         limit=query.per_page,
+        count_limit=None if query.exact else COUNT_LIMIT,
     )
     return render(
         request,

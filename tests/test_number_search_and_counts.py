@@ -1,0 +1,186 @@
+"""The numbers list's search index and kept totals agree with the rows, whatever changed them.
+
+Both are kept by the database (migration 0180): a trigram index for text anywhere in a number
+or its label, and per-workspace counts by (country, status) for the list's total. These tests
+change numbers by every route there is (single and batch imports, updates, deletes, a direct
+SQL update, a workspace's cascade, concurrent writers) and compare with the rows themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+import httpx2 as httpx
+from sqlalchemy import delete, func, select, text, update
+
+from callplane.core import ids
+from callplane.core.context import Actor
+from callplane.numbers.browse import COUNT_LIMIT, Window, browse_numbers
+from callplane.numbers.models import NumberCount, PhoneNumber
+from callplane.numbers.search import FEW_CANDIDATES
+from callplane.numbers.service import NumberFilters
+from callplane.workspaces.models import Workspace
+from tests.helpers import Tenant
+from tests.live_server import live_server
+
+COUNTRIES = ("US", "GB", "")
+STATUSES = ("active", "suspended")
+
+
+def _searched(tenant: Tenant, q: str) -> list[str]:
+    response = tenant.get("/v1/numbers", params={"q": q, "limit": 100})
+    assert response.status_code == 200, response.text
+    return sorted(n["e164"] for n in response.json()["data"])
+
+
+def test_text_anywhere_in_the_number_or_its_label_is_found(tenant: Tenant) -> None:
+    tenant.post(
+        "/v1/numbers/batch",
+        {
+            "numbers": [
+                {"e164": "+14155550101", "friendly_name": "Front Desk"},
+                {"e164": "+14155550102", "friendly_name": "100% sales_team"},
+                {"e164": "+442071838750", "friendly_name": 'The "London" line'},
+                {"e164": "+16285550103"},
+            ]
+        },
+    )
+    assert _searched(tenant, "5550") == ["+14155550101", "+14155550102", "+16285550103"]
+    assert _searched(tenant, "0718387") == ["+442071838750"]
+    assert _searched(tenant, "front desk") == ["+14155550101"]  # a label, any case
+    assert _searched(tenant, "0% s") == ["+14155550102"]
+    assert _searched(tenant, "s_t") == ["+14155550102"]  # _ and % are text, not wildcards
+    assert _searched(tenant, "%") == ["+14155550102"]
+    assert _searched(tenant, '"london"') == ["+442071838750"]
+    assert _searched(tenant, "03") == ["+16285550103"]  # shorter than a trigram: still found
+    assert _searched(tenant, "9999") == []
+
+    assert tenant.patch("/v1/numbers/+14155550101", {"friendly_name": "Night line"}).is_success
+    assert _searched(tenant, "desk") == []
+    assert _searched(tenant, "night") == ["+14155550101"]
+    assert tenant.delete("/v1/numbers/+16285550103").is_success
+    assert _searched(tenant, "6285550") == []
+
+
+def test_another_workspaces_numbers_are_never_found(tenant: Tenant, other_tenant: Tenant) -> None:
+    tenant.number("+14155550111", friendly_name="Shared name")
+    other_tenant.number("+14155550112", friendly_name="Shared name")
+    assert _searched(tenant, "shared") == ["+14155550111"]
+    assert _searched(other_tenant, "5550") == ["+14155550112"]
+
+
+def _actor(tenant: Tenant) -> Actor:
+    workspace = ids.parse("workspace", tenant.workspace_id)
+    assert workspace is not None
+    return Actor(workspace, None, "req_test")
+
+
+def _assert_totals_match_rows(tenant: Tenant) -> None:
+    """Every total the list reads from the kept counts equals a count of the rows."""
+    actor = _actor(tenant)
+    with tenant.backend.database.session(write=False) as session:
+        for country, status in itertools.product((None, *COUNTRIES), (None, *STATUSES)):
+            filters = NumberFilters(country_code=country or None, status=status)
+            page = browse_numbers(session, actor, filters, sort="created", window=Window(), limit=1)
+            rows = select(func.count()).where(PhoneNumber.workspace_id == actor.workspace_id)
+            if country:
+                rows = rows.where(PhoneNumber.country_code == country)
+            if status:
+                rows = rows.where(PhoneNumber.status == status)
+            assert page.total_is_exact
+            assert page.total == session.scalar(rows), (country, status)
+
+
+def test_the_kept_totals_follow_every_change(tenant: Tenant, other_tenant: Tenant) -> None:
+    us = [f"+1628555{n:04d}" for n in range(30)]
+    gb = [f"+44207183{n:04d}" for n in range(10)]
+    assert tenant.post("/v1/numbers/batch", {"numbers": [{"e164": e} for e in us]}).is_success
+    for e164 in gb:
+        tenant.number(e164)
+    other_tenant.number("+16285559999")
+    _assert_totals_match_rows(tenant)
+
+    for e164 in us[:7] + gb[:2]:
+        assert tenant.patch(f"/v1/numbers/{e164}", {"status": "suspended"}).is_success
+    assert tenant.patch(f"/v1/numbers/{us[0]}", {"status": "active"}).is_success
+    assert tenant.patch(f"/v1/numbers/{us[1]}", {"friendly_name": "same status"}).is_success
+    for e164 in us[20:] + gb[5:6]:
+        assert tenant.delete(f"/v1/numbers/{e164}").is_success
+    _assert_totals_match_rows(tenant)
+
+    refused = tenant.post("/v1/numbers/batch", {"numbers": [{"e164": us[2]}, {"e164": "x"}]})
+    assert refused.status_code == 422  # a refused batch counts nothing
+    with tenant.backend.database.transaction() as session:
+        session.execute(
+            update(PhoneNumber).where(PhoneNumber.e164.in_(us[10:13])).values(country_code="GB")
+        )
+        session.execute(  # no country: counted under none
+            update(PhoneNumber).where(PhoneNumber.e164 == us[13]).values(country_code=None)
+        )
+    _assert_totals_match_rows(tenant)
+    _assert_totals_match_rows(other_tenant)
+
+    workspace = ids.parse("workspace", tenant.workspace_id)
+    with tenant.backend.database.transaction() as session:
+        session.execute(delete(Workspace).where(Workspace.id == workspace))
+        left = session.scalars(select(NumberCount.workspace_id).distinct()).all()
+    assert [ids.render("workspace", w) for w in left] == [other_tenant.workspace_id]
+
+
+async def _race(base_url: str, key: str, batches: list[list[str]], doomed: list[str]) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
+        imports = [
+            client.post("/v1/numbers/batch", json={"numbers": [{"e164": e} for e in batch]})
+            for batch in batches
+        ]
+        deletes = [client.delete(f"/v1/numbers/{e}") for e in doomed]
+        suspensions = [
+            client.patch(f"/v1/numbers/{e}", json={"status": "suspended"})
+            for batch in batches
+            for e in batch[:2]
+        ]
+        responses = await asyncio.gather(*imports, *deletes, *suspensions)
+    # A writer aborted by the database to break a deadlock is told to retry; nothing else fails.
+    assert all(r.status_code in (200, 201, 404, 409, 503) for r in responses), [
+        r.text for r in responses if r.status_code >= 500 and r.status_code != 503
+    ]
+
+
+def test_concurrent_writers_leave_exact_totals(tenant: Tenant, tmp_path: Path) -> None:
+    present = [f"+44207184{n:04d}" for n in range(20)]
+    tenant.post("/v1/numbers/batch", {"numbers": [{"e164": e} for e in present]})
+    batches = [[f"+1628556{b}{n:03d}" for n in range(40)] for b in range(8)]
+    batches += [[f"+44207185{b}{n:03d}" for n in range(40)] for b in range(4)]
+    with live_server(tenant.backend.url, tmp_path / "server.log") as base_url:
+        asyncio.run(_race(base_url, tenant.key, batches, present))
+    _assert_totals_match_rows(tenant)
+    with tenant.backend.database.session(write=False) as session:
+        assert session.scalar(text("SELECT count(*) FROM phone_numbers")) == 12 * 40
+
+
+def test_a_search_with_many_matches_is_counted_to_the_limit_and_paged_in_order(
+    tenant: Tenant,
+) -> None:
+    matching = [f"+1628555{n:04d}" for n in range(FEW_CANDIDATES + 10)]
+    for start in range(0, len(matching), 1000):
+        batch = [{"e164": e} for e in matching[start : start + 1000]]
+        assert tenant.post("/v1/numbers/batch", {"numbers": batch}).is_success
+    tenant.post("/v1/numbers/batch", {"numbers": [{"e164": f"+1415555{n:04d}"} for n in range(5)]})
+    actor, digits = _actor(tenant), NumberFilters(q="628555")
+    with tenant.backend.database.session(write=False) as session:
+        first = browse_numbers(session, actor, digits, sort="number", window=Window(), limit=50)
+        last = browse_numbers(
+            session, actor, digits, sort="-number", window=Window(last=True), limit=50
+        )
+        exact = browse_numbers(
+            session, actor, digits, sort="number", window=Window(), limit=50, count_limit=None
+        )
+    assert [v.number.e164 for v in first.items] == matching[:50]
+    assert (first.total, first.total_is_exact) == (COUNT_LIMIT + 1, False)
+    assert [v.number.e164 for v in last.items] == matching[49::-1]
+    assert (exact.total, exact.total_is_exact) == (len(matching), True)
+    listed = tenant.get("/v1/numbers", params={"q": "628555", "limit": 100}).json()["data"]
+    assert [n["e164"] for n in listed] == matching[:100]  # imported in order: id order
