@@ -117,7 +117,7 @@ def test_an_unknown_event_type_is_named(hooks: Tenant, backend: Backend) -> None
     )
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["details"]["unknown"] == ["agent.exploded"]
+    assert error["details"]["errors"][0]["unknown"] == ["agent.exploded"]
     assert "agent.exploded" in error["message"]
     created = endpoint(hooks, HOOK, event_types=["agent.created"])
     before = counts(backend)
