@@ -28,11 +28,12 @@ from callplane.core.middleware import (
 )
 from callplane.core.openapi import declare_errors
 from callplane.core.ratelimit import build_rate_limiter
+from callplane.core.workers import BackgroundWorker
 from callplane.events.router import router as events_router
 from callplane.idempotency import service as idempotency
 from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
-from callplane.providers.releases import BackgroundWorker, ReleaseWorker, policy_from, recover
+from callplane.providers.releases import ReleaseWorker, policy_from, recover
 from callplane.providers.router import router as providers_router
 from callplane.reputation import service as reputation
 from callplane.reputation.router import router as reputation_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                         database, providers, policy_from(providers), recover(database, providers)
                     ),
                     settings.release_poll_seconds,
+                    "release-worker",
                 )
             )
         if settings.webhooks_worker:  # the webhook outbox, in this process

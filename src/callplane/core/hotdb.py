@@ -74,10 +74,15 @@ class HotConnection:
         self.raw.execute("ROLLBACK" if transaction.discarded else "COMMIT")
 
     def uuid(self, value: uuid.UUID) -> uuid.UUID | str:
-        return value if self.postgres else value.hex
+        return uuid_for(value, self.postgres)
 
     def timestamp(self, value: dt.datetime) -> dt.datetime | str:
         return value if self.postgres else value.astimezone(dt.UTC).strftime(_SQLITE_TIMESTAMP)
+
+
+def uuid_for(value: uuid.UUID, postgres: bool) -> uuid.UUID | str:
+    """A UUID as SQLAlchemy stores it: native on PostgreSQL, 32 hex digits on SQLite."""
+    return value if postgres else value.hex
 
 
 def uuid_of(value: Any) -> uuid.UUID:
@@ -113,7 +118,7 @@ class HotPool:
         self._reads: _LoopReads | None = None
 
     def uuid(self, value: uuid.UUID) -> uuid.UUID | str:
-        return value if self.postgres else value.hex
+        return uuid_for(value, self.postgres)
 
     async def one(self, sql: str, params: dict[str, Any]) -> Row | None:
         """One read on the event loop itself, without a worker thread.

@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -37,6 +36,7 @@ from callplane.core.db import Database, create_db_engine, utcnow
 from callplane.core.errors import DomainError, InvalidInput, not_found
 from callplane.core.pagination import Page, keyset_page
 from callplane.core.tenancy import scoped
+from callplane.core.workers import poll
 from callplane.events import service as events
 from callplane.numbers.models import PhoneNumber
 from callplane.providers.models import RELEASE_STATUSES, ReleaseJob
@@ -254,51 +254,21 @@ class ReleaseWorker:
         return done
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
-        """Loop until ``stop`` is set; a database hiccup is logged and retried, never fatal."""
+        """Work the queue until ``stop`` is set, settling stale purchases every few minutes."""
         recover_at = time.monotonic()
-        while not stop.is_set():
-            try:
-                if self.recover is not None and time.monotonic() >= recover_at:
-                    recover_at = time.monotonic() + RECOVERY_INTERVAL_SECONDS
-                    self.recover()
-                worked = self.run_once()
-            except Exception:
-                log.exception("release worker pass failed; retrying")
-                worked = 0
-            if not worked:
-                stop.wait(poll_seconds)
+
+        def one_pass() -> int:
+            nonlocal recover_at
+            if self.recover is not None and time.monotonic() >= recover_at:
+                recover_at = time.monotonic() + RECOVERY_INTERVAL_SECONDS
+                self.recover()
+            return self.run_once()
+
+        poll(stop, poll_seconds, one_pass, "release worker")
 
 
 def _describe(error: DomainError) -> str:
     return f"{error.code}: {error.message}"[:2000]
-
-
-class Runs(Protocol):
-    """A worker loop that runs until its event is set (releases, webhook deliveries)."""
-
-    def run(self, stop: threading.Event, poll_seconds: float) -> None: ...
-
-
-class BackgroundWorker:
-    """A worker loop as a daemon thread, for ``callplane serve``."""
-
-    def __init__(self, worker: Runs, poll_seconds: float, name: str = "release-worker") -> None:
-        self._worker = worker
-        self._poll = poll_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._worker.run,
-            args=(self._stop, poll_seconds),
-            name=name,
-            daemon=True,
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
 
 
 def policy_from(providers: Providers) -> Policy:

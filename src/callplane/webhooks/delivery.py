@@ -48,6 +48,7 @@ from callplane.core import ids, urls
 from callplane.core.context import Actor
 from callplane.core.db import Database, create_db_engine, utcnow
 from callplane.core.schemas import iso
+from callplane.core.workers import poll
 from callplane.events import service as events
 from callplane.events.models import Event
 from callplane.settings import Settings
@@ -468,16 +469,9 @@ class DeliveryWorker:
         return done
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
-        """Loop until ``stop`` is set; a database hiccup is logged and retried, never fatal."""
+        """Deliver until ``stop`` is set; the sender's connections are closed at the end."""
         try:
-            while not stop.is_set():
-                try:
-                    worked = self.run_once()
-                except Exception:
-                    log.exception("webhook delivery pass failed; retrying")
-                    worked = 0
-                if not worked:
-                    stop.wait(poll_seconds)
+            poll(stop, poll_seconds, self.run_once, "webhook delivery")
         finally:
             self.sender.close()
 
