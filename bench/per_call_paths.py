@@ -249,7 +249,7 @@ def resolution(backend: str, size: int, pool: list[str], args: argparse.Namespac
             spread = tmp / "random.lua"
             spread.write_text(resolve_lua(key, probe, "/v1/routing/inbound"))
             row: Row = {"backend": backend, "database": version, "size": size}
-            with callplane(url, secret, tmp, "one") as srv:
+            with callplane(url, secret, tmp, "one") as srv, PeakMemory(srv.pid) as memory:
                 body = httpx2.get(
                     f"{srv.base}/v1/routing/inbound",
                     params={"to": probe[0]},
@@ -268,7 +268,7 @@ def resolution(backend: str, size: int, pool: list[str], args: argparse.Namespac
                 finally:
                     writer.stop.set()
                     writer.join()
-                row["rss_mb"] = rss_mb(srv.pid)
+            row["rss_mb"], row["anon_mb"], row["file_mb"] = memory.peak.values()
             row |= {name: r.rps for name, r in found.items()}
             row |= {f"{name}_p99": r.p99_ms for name, r in found.items()}
             row["bare_w"], row["random_w"] = with_writes["bare"].rps, with_writes["random"].rps
@@ -360,11 +360,44 @@ def twilio(backend: str, pool: list[str], args: argparse.Namespace) -> Row:
     }
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+class PeakMemory(threading.Thread):
+    """The server's peak resident memory, and the peak of each part, sampled every 0.25 s.
+
+    ``VmHWM`` is the kernel's own peak of the total. The parts: ``RssAnon`` (the process's own
+    memory: objects, caches) and ``RssFile`` (file pages mapped in, e.g. SQLite's memory map of
+    the database: clean pages the kernel can drop, but counted in the RSS all the same).
+    """
+
+    FIELDS = ("VmHWM", "RssAnon", "RssFile")
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.stop = threading.Event()
+        self.peak = dict.fromkeys(self.FIELDS, 0.0)
+
+    def run(self) -> None:
+        while not self.stop.wait(0.25):
+            self.sample()
+
+    def sample(self) -> None:
+        try:
+            lines = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            name, _, value = line.partition(":")
+            if name in self.peak:
+                self.peak[name] = max(self.peak[name], int(value.split()[0]) / 1024)
+
+    def __enter__(self) -> PeakMemory:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.sample()
+        self.stop.set()
+        self.join()
 
 
 def selection(backend: str, pool: list[str], args: argparse.Namespace) -> list[Row]:
@@ -544,7 +577,7 @@ def consistency(backend: str, args: argparse.Namespace) -> Row:
 def resolution_table(rows: list[Row]) -> str:
     lines = [
         "| Backend | Numbers | `/healthz` rps | hot rps (ratio) | random rps (ratio) "
-        "| random p99 (ms) | with 5 writes/s: random / bare | peak RSS (MB) |",
+        "| random p99 (ms) | with 5 writes/s: random / bare | peak RSS (MB): anon / file |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
@@ -553,7 +586,8 @@ def resolution_table(rows: list[Row]) -> str:
             f"| {r['hot']:,.0f} ({r['hot'] / r['bare']:.2f}) "
             f"| {r['random']:,.0f} ({r['random'] / r['bare']:.2f}) | {r['random_p99']:.1f} "
             f"| {r['random_w']:,.0f} / {r['bare_w']:,.0f} = {r['random_w'] / r['bare_w']:.2f} "
-            f"({r['writes']} writes) | {r['rss_mb']:.0f} |"
+            f"({r['writes']} writes) "
+            f"| {r['rss_mb']:.0f}: {r['anon_mb']:.0f} / {r['file_mb']:.0f} |"
         )
     extra = [
         "",

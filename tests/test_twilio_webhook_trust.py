@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from urllib.parse import urlencode
@@ -14,7 +15,8 @@ from twilio.request_validator import RequestValidator
 
 from callplane.app import create_app
 from callplane.core import ids
-from callplane.routing.call_legs import AnsweredCallLeg, first_request
+from callplane.core.hotdb import HotPool
+from callplane.routing.call_legs import AnsweredCallLeg, CallLegs
 from callplane.settings import Settings
 from tests.helpers import SECRET, Tenant, settings_for
 from tests.test_routing_inbound import LINE, TOKEN, _inbound_setup
@@ -57,14 +59,35 @@ def test_the_replay_record_is_shared_and_pruned(tenant: Tenant) -> None:
     workspace = ids.parse("workspace", tenant.workspace_id)
     assert workspace is not None
     day = dt.timedelta(hours=24)
-    assert first_request(database, workspace, "CA-shared", day)
-    # Another server, with its own app, sees the same record.
-    assert not first_request(database, workspace, "CA-shared", day)
-    # Past the window the record is pruned (and the leg answered again, see docs/security.md).
-    assert first_request(database, workspace, "CA-other", dt.timedelta(microseconds=1))
+
+    async def scenario() -> tuple[bool, ...]:
+        # Two servers, each with its own pool, on the same database.
+        pools = [HotPool(database.engine, 2) for _ in range(2)]
+        one, other = (CallLegs(pool, database, day) for pool in pools)
+        brief = CallLegs(pools[0], database, dt.timedelta(microseconds=1))
+        try:
+            return (
+                await one.first_request(workspace, "CA-shared"),
+                await other.first_request(workspace, "CA-shared"),
+                await one.first_request(workspace, "CA-brief"),
+                # Past the window a record no longer counts, pruned or not (docs/security.md).
+                await brief.first_request(workspace, "CA-brief"),
+            )
+        finally:
+            for pool in pools:
+                pool.close()
+
+    assert asyncio.run(scenario()) == (True, False, True, True)
+    # Pruning, apart from the calls, deletes only the records past the window.
+    brief = CallLegs(HotPool(database.engine, 1), database, dt.timedelta(minutes=1))
+    assert brief.prune() == 0
+    with database.transaction() as session:  # two minutes pass
+        for leg in session.scalars(select(AnsweredCallLeg)):
+            leg.seen_at -= dt.timedelta(minutes=2)
+    assert brief.prune() == 2
     with database.transaction() as session:
         left = session.scalar(select(func.count()).select_from(AnsweredCallLeg))
-    assert left == 1
+    assert left == 0
 
 
 def test_without_a_public_url_the_host_header_is_trusted_only_in_development() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ from callplane.providers.router import router as providers_router
 from callplane.reputation import service as reputation
 from callplane.reputation.router import router as reputation_router
 from callplane.routing import router as routing_api
+from callplane.routing.call_legs import CallLegs
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector
 from callplane.settings import DEVELOPMENT_SECRET_WARNING, Settings, get_settings
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         pruning = (
             asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS)),
             asyncio.create_task(idempotency.prune_every(database, PRUNE_SECONDS)),
+            asyncio.create_task(call_legs.prune_every(PRUNE_SECONDS)),
             asyncio.create_task(
                 reputation.apply_due_changes_every(database, HEALTH_CHANGES_SECONDS)
             ),
@@ -147,6 +150,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     hot_pool = HotPool(database.engine, settings.hot_path_connections)
     app.state.lookups = RouteLookups(
         hot_pool, settings.secret_key.get_secret_value(), settings.default_stream_url
+    )
+    app.state.call_legs = call_legs = CallLegs(
+        hot_pool, database, dt.timedelta(hours=settings.twilio_replay_window_hours)
     )
     app.state.caller_ids = caller_ids = CallerIdSelector(hot_pool)
     app.state.providers = providers

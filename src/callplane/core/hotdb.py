@@ -77,12 +77,17 @@ class HotConnection:
         return uuid_for(value, self.postgres)
 
     def timestamp(self, value: dt.datetime) -> dt.datetime | str:
-        return value if self.postgres else value.astimezone(dt.UTC).strftime(_SQLITE_TIMESTAMP)
+        return timestamp_for(value, self.postgres)
 
 
 def uuid_for(value: uuid.UUID, postgres: bool) -> uuid.UUID | str:
     """A UUID as SQLAlchemy stores it: native on PostgreSQL, 32 hex digits on SQLite."""
     return value if postgres else value.hex
+
+
+def timestamp_for(value: dt.datetime, postgres: bool) -> dt.datetime | str:
+    """A timestamp as SQLAlchemy stores it: native on PostgreSQL, UTC text on SQLite."""
+    return value if postgres else value.astimezone(dt.UTC).strftime(_SQLITE_TIMESTAMP)
 
 
 def uuid_of(value: Any) -> uuid.UUID:
@@ -134,6 +139,20 @@ class HotPool:
                 self._reads.abandon()
             self._reads = _LoopReads(loop, self)
         return await self._reads.one(sql, params)
+
+    async def write(self, sql: str, params: dict[str, Any]) -> Row | None:
+        """One statement that writes, committed on its own (autocommit), and its first row.
+
+        On PostgreSQL it is awaited on the event loop's connections, like ``one``. On SQLite it
+        goes to a worker thread: a writer may wait for the database's one write lock, and on
+        the loop's own connection that wait would stall every other request.
+        """
+        if self.postgres:
+            return await self.one(sql, params)
+        return await self.run(lambda connection: connection.one(sql, params))
+
+    def timestamp(self, value: dt.datetime) -> dt.datetime | str:
+        return timestamp_for(value, self.postgres)
 
     def statement(self, sql: str, *, postgres_only: str = "") -> str:
         """``:name`` parameters in the driver's style; ``postgres_only`` appended there only."""

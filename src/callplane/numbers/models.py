@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callplane.core.db import Base, JSONType, Timestamped, uuid_pk
@@ -35,6 +35,20 @@ class PhoneNumber(Versioned, Timestamped, Base):
         # The dashboard's country filter: one index range, already in id order, at any size.
         Index(
             "ix_phone_numbers_workspace_id_country_code_id", "workspace_id", "country_code", "id"
+        ),
+        # The health changes that fall due (reputation.service.apply_due_changes): only the
+        # benched and the warming numbers, not a scan of the inventory every minute.
+        Index(
+            "ix_phone_numbers_benched_until",
+            "benched_until",
+            sqlite_where=text("health_state = 'benched'"),
+            postgresql_where=text("health_state = 'benched'"),
+        ),
+        Index(
+            "ix_phone_numbers_warming_since",
+            "warming_since",
+            sqlite_where=text("health_state = 'warming'"),
+            postgresql_where=text("health_state = 'warming'"),
         ),
     )
 

@@ -3,21 +3,30 @@
 Twilio signs a request's URL and parameters but nothing that expires, so a captured request
 stays valid forever. Each call leg has its own ``CallSid`` and asks the voice URL once; a second
 request with the same ``CallSid`` for the same workspace is a replay. The record lives in the
-database (every server sees it) for ``twilio_replay_window_hours``, longer than any call lasts,
-and older rows are pruned as new calls come in.
+database (every server sees it) for ``twilio_replay_window_hours``, longer than any call lasts.
+
+Every call writes its record, so that is one statement on the hot pool (``core/hotdb.py``): an
+insert that, on a conflict, takes over only a record older than the window, and answers
+whether it wrote. Older records are deleted apart from the calls, every few minutes; until
+then the statement itself treats them as gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String, delete
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+import anyio
+from sqlalchemy import ForeignKey, Index, String, delete, select, tuple_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callplane.core.db import Base, Database, utcnow
+from callplane.core.hotdb import HotPool
+
+log = logging.getLogger("callplane.routing")
+PRUNE_BATCH = 1000
 
 
 class AnsweredCallLeg(Base):
@@ -31,25 +40,65 @@ class AnsweredCallLeg(Base):
     seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-def first_request(
-    database: Database, workspace_id: uuid.UUID, call_sid: str, window: dt.timedelta
-) -> bool:
-    """Record the call leg; False when this workspace answered it within ``window`` already."""
-    now = utcnow()
-    cutoff = now - window
-    with database.transaction() as session:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        insert = postgres_insert if postgres else sqlite_insert
-        statement = (
-            insert(AnsweredCallLeg)
-            .values(workspace_id=workspace_id, call_sid=call_sid, seen_at=now)
-            .on_conflict_do_update(
-                index_elements=[AnsweredCallLeg.workspace_id, AnsweredCallLeg.call_sid],
-                set_={"seen_at": now},
-                where=AnsweredCallLeg.seen_at < cutoff,
-            )
-            .returning(AnsweredCallLeg.call_sid)
+# A row comes back when the leg is new here, or its record is older than the window.
+RECORD_SQL = """
+INSERT INTO twilio_call_legs (workspace_id, call_sid, seen_at)
+VALUES (:workspace_id, :call_sid, :now)
+ON CONFLICT (workspace_id, call_sid) DO UPDATE SET seen_at = excluded.seen_at
+WHERE twilio_call_legs.seen_at < :cutoff
+RETURNING call_sid
+"""
+
+
+class CallLegs:
+    """The replay record of the voice webhook, for one server."""
+
+    def __init__(self, pool: HotPool, database: Database, window: dt.timedelta) -> None:
+        self.pool = pool
+        self.database = database
+        self.window = window
+        self._record_sql = pool.statement(RECORD_SQL)
+
+    async def first_request(self, workspace_id: uuid.UUID, call_sid: str) -> bool:
+        """Record the call leg; False when this workspace answered it within the window."""
+        now = utcnow()
+        row = await self.pool.write(
+            self._record_sql,
+            {
+                "workspace_id": self.pool.uuid(workspace_id),
+                "call_sid": call_sid,
+                "now": self.pool.timestamp(now),
+                "cutoff": self.pool.timestamp(now - self.window),
+            },
         )
-        recorded = session.execute(statement).first() is not None
-        session.execute(delete(AnsweredCallLeg).where(AnsweredCallLeg.seen_at < cutoff))
-    return recorded
+        return row is not None
+
+    def prune(self) -> int:
+        """Delete the records older than the window, a batch per short transaction.
+
+        Short transactions: on SQLite a delete holds the one write lock every request needs.
+        """
+        cutoff = utcnow() - self.window
+        key = tuple_(AnsweredCallLeg.workspace_id, AnsweredCallLeg.call_sid)
+        stale = (
+            select(AnsweredCallLeg.workspace_id, AnsweredCallLeg.call_sid)
+            .where(AnsweredCallLeg.seen_at < cutoff)
+            .limit(PRUNE_BATCH)
+        )
+        pruned = 0
+        while True:
+            with self.database.transaction() as session:
+                deleted = session.execute(delete(AnsweredCallLeg).where(key.in_(stale)))
+            count: int = deleted.rowcount  # type: ignore[attr-defined]
+            pruned += count
+            if count < PRUNE_BATCH:
+                return pruned
+
+    async def prune_every(self, seconds: float) -> None:
+        """``prune`` outside the requests, for as long as the server runs."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await anyio.to_thread.run_sync(self.prune)
+            except Exception:
+                log.warning("pruning Twilio call legs failed", exc_info=True)

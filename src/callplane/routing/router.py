@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -31,7 +30,7 @@ from callplane.core.schemas import Input
 from callplane.numbers.schemas import NumberOut
 from callplane.reputation import service as reputation
 from callplane.routing import service
-from callplane.routing.call_legs import first_request
+from callplane.routing.call_legs import CallLegs
 from callplane.routing.lookups import RouteLookups
 from callplane.routing.selection import CallerIdSelector, outbound_agent
 from callplane.routing.service import InboundRoute, Resolution
@@ -370,10 +369,8 @@ async def _refuse_replay(request: Request, workspace: uuid.UUID, call_sid: str) 
     """A signed request is valid forever: answer each call leg (CallSid) once."""
     if not call_sid:
         raise InvalidInput("invalid_request", "CallSid: Field required", {"field": "CallSid"})
-    settings: Settings = request.app.state.settings
-    window = dt.timedelta(hours=settings.twilio_replay_window_hours)
-    database: Database = request.app.state.database
-    if not await run_in_threadpool(first_request, database, workspace, call_sid[:64], window):
+    call_legs: CallLegs = request.app.state.call_legs
+    if not await call_legs.first_request(workspace, call_sid[:64]):
         raise Conflict(
             "twilio_request_replayed",
             "this call leg (CallSid) was already answered; a replayed request is refused",
