@@ -7,6 +7,7 @@ answer is a failure. ``bench/routing_consistency.py`` runs the same check 1,000 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx2
@@ -93,3 +94,45 @@ def test_an_agent_without_a_stream_url_is_still_the_answer(tenant: Tenant) -> No
         "wss://media.example.com/s",
         True,
     )
+
+
+def test_resolutions_asked_at_once_each_get_their_own_answer(
+    tenant: Tenant, other_tenant: Tenant, tmp_path: Path
+) -> None:
+    """On PostgreSQL, resolutions asked together are read in one statement: each request still
+    gets the answer of its own key and number, errors included."""
+    agent = tenant.agent("inbound", name="Front desk")
+    tenant.number(LINE)
+    tenant.post(
+        "/v1/numbers/assign",
+        {"number_id": LINE, "agent_id": agent["id"], "assignment_type": "inbound"},
+    )
+    theirs = "+16286666349"
+    other_tenant.number(theirs)
+    cases = [
+        (tenant.key, LINE, 200, "assigned"),
+        (other_tenant.key, theirs, 200, "no_inbound_agent"),
+        (tenant.key, theirs, 404, "number_not_found"),
+        (other_tenant.key, LINE, 404, "number_not_found"),
+    ] * 40
+    for at in (10, 70, 130):  # a few: more would trip the failed-authentication guard
+        cases.insert(at, ("sk_live_" + "0" * 32, LINE, 401, "invalid_api_key"))
+
+    async def ask_all(base: str) -> list[tuple[int, str]]:
+        async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
+
+            async def ask(key: str, to: str) -> tuple[int, str]:
+                response = await client.get(
+                    "/v1/routing/inbound",
+                    params={"to": to},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                body = response.json()
+                found = body["data"]["reason"] if response.status_code == 200 else None
+                return response.status_code, found or body["error"]["code"]
+
+            return await asyncio.gather(*(ask(key, to) for key, to, _, _ in cases))
+
+    with live_server(tenant.backend.url, tmp_path / "server.log") as base:
+        answers = asyncio.run(ask_all(base))
+    assert answers == [(status, reason) for _, _, status, reason in cases]

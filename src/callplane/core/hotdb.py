@@ -133,12 +133,20 @@ class HotPool:
         and a WAL reader takes no lock, so it runs inline; PostgreSQL is awaited on an
         asynchronous connection.
         """
+        rows = await self._loop_reads().query(sql, params, first=True)
+        return rows[0] if rows else None
+
+    async def all(self, sql: str, params: dict[str, Any]) -> list[Row]:
+        """Every row of one read, on the event loop itself like ``one``."""
+        return await self._loop_reads().query(sql, params, first=False)
+
+    def _loop_reads(self) -> _LoopReads:
         loop = asyncio.get_running_loop()
         if self._reads is None or self._reads.loop is not loop:
             if self._reads is not None:
                 self._reads.abandon()
             self._reads = _LoopReads(loop, self)
-        return await self._reads.one(sql, params)
+        return self._reads
 
     async def write(self, sql: str, params: dict[str, Any]) -> Row | None:
         """One statement that writes, committed on its own (autocommit), and its first row.
@@ -228,20 +236,29 @@ class _LoopReads:
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots = asyncio.Semaphore(pool.size)
 
-    async def one(self, sql: str, params: dict[str, Any]) -> Row | None:
+    async def query(self, sql: str, params: dict[str, Any], first: bool) -> list[Row]:
+        """The rows of one statement; only the first (if any) when ``first``."""
         if not self.pool.postgres:
             if self._sqlite is None:
                 self._sqlite = self.pool._connect()
                 # Blocking the loop is acceptable for microseconds, never for a lock wait.
                 self._sqlite.execute("PRAGMA busy_timeout=250")
-            row: Row | None = self._sqlite.execute(sql, params).fetchone()
-            return row
+            found = self._sqlite.execute(sql, params)
+            if first:
+                row = found.fetchone()
+                return [] if row is None else [row]
+            rows: list[Row] = found.fetchall()
+            return rows
         async with self._slots:
             for attempt in (1, 2):
                 connection = self._idle.pop() if self._idle else await self._connect()
                 try:
                     cursor = await connection.execute(sql, params)
-                    row = await cursor.fetchone()
+                    if first:
+                        row = await cursor.fetchone()
+                        rows = [] if row is None else [row]
+                    else:
+                        rows = await cursor.fetchall()
                 except psycopg.OperationalError:
                     broken = connection.closed
                     await connection.close()
@@ -252,7 +269,7 @@ class _LoopReads:
                     await connection.close()
                     raise
                 self._idle.append(connection)
-                return row
+                return rows
         raise AssertionError("unreachable")
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
