@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
@@ -10,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
+from callplane.routing.router import _ResolutionJson
+from callplane.routing.service import AgentRoute, InboundRoute
 from tests.conftest import POSTGRES_URL
 from tests.helpers import Tenant, error_code
 
@@ -236,3 +239,39 @@ def test_twilio_webhook_falls_back_when_no_stream_url_is_configured(tenant: Tena
     status, body = _twilio_post(tenant, {"CallSid": "CA" + "3" * 32, "To": LINE})
     assert status == 200, body
     assert ET.fromstring(body).findtext("./Dial/Number") == "+14155550111"
+
+
+def test_the_serialised_answers_are_bounded_by_bytes_and_keyed_by_the_route() -> None:
+    """A changed route is a new key (nothing to retire); long texts cannot grow it unbounded."""
+
+    def route(e164: str, instructions: str) -> InboundRoute:
+        agent = AgentRoute(
+            id=uuid.UUID(int=1),
+            name="Front desk",
+            type="inbound",
+            persona=None,
+            instructions=instructions,
+            voice=None,
+            language=None,
+            webhook_url=None,
+            voicemail_action="hangup",
+            stream_url=STREAM,
+            archived=False,
+        )
+        return InboundRoute(
+            workspace_id=uuid.UUID(int=2),
+            number_id=uuid.UUID(int=3),
+            e164=e164,
+            status="active",
+            allowed_inbound_countries=None,
+            fallback_action="reject",
+            fallback_destination=None,
+            agent=agent,
+        )
+
+    cache = _ResolutionJson(limit=100_000)
+    assert '"instructions":"before"' in cache(route(LINE, "before"), None)
+    assert '"instructions":"after"' in cache(route(LINE, "after"), None)  # a change: its own
+    for n in range(200):
+        cache(route(f"+1628666{n:04d}", "x" * 1000), None)
+    assert 50_000 < cache.size <= 100_000

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import uuid
-from functools import lru_cache
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -101,10 +101,39 @@ def resolution_body(resolution: Resolution) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=65_536)
-def _resolution_json(route: InboundRoute, caller_region: str | None) -> str:
-    """The ``data`` of a resolution, serialised once per route and caller country."""
-    return json.dumps(resolution_body(service.decide(route, caller_region)), separators=(",", ":"))
+class _ResolutionJson:
+    """The ``data`` of a resolution, serialised once per route and caller country.
+
+    Keyed by the route's value, read from the database on every call: a change makes a new
+    route, so nothing is ever stale and nothing has to be retired; routes no longer asked for
+    age out. Bounded by bytes, not entries: an agent's instructions may be long, and a route and
+    its text each carry them (``limit``: about twice the text's length per entry, measured
+    1,475 bytes for a route of 800 characters).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self._entries: OrderedDict[tuple[InboundRoute, str | None], str] = OrderedDict()
+
+    def __call__(self, route: InboundRoute, caller_region: str | None) -> str:
+        key = (route, caller_region)
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            return found
+        data = json.dumps(
+            resolution_body(service.decide(route, caller_region)), separators=(",", ":")
+        )
+        self._entries[key] = data
+        self.size += 2 * len(data)
+        while self.size > self.limit:
+            _, dropped = self._entries.popitem(last=False)
+            self.size -= 2 * len(dropped)
+        return data
+
+
+_resolution_json = _ResolutionJson(limit=32 << 20)
 
 
 async def resolve_inbound(request: Request) -> Response:
