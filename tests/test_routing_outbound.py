@@ -187,6 +187,7 @@ def test_a_dry_run_decides_the_same_and_counts_nothing(tenant: Tenant) -> None:
     assert dry["calls_last_hour"] == real["calls_last_hour"] == 1
     assert real["selection_id"].startswith("sel_")
     assert real["number"]["outbound_agent_ids"] == [agent["id"]]
+    assert real["number"] == {**tenant.get("/v1/numbers/" + real["number"]["id"]).json()["data"]}
     with tenant.backend.database.engine.connect() as connection:
         logged = connection.execute(text("SELECT count(*) FROM caller_id_selections")).scalar()
     assert logged == 1

@@ -121,6 +121,7 @@ _NUMBER_COLUMNS = (
     "allowed_inbound_countries",
     "max_calls_per_hour",
     "max_calls_per_day",
+    "verified_by",
     "created_at",
     "updated_at",
     "version",
