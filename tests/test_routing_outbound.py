@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +269,7 @@ def test_a_selection_is_one_statement_after_the_key_on_postgresql(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: the key and agent, then the whole selection, in two round trips. SQLite: the
-    same statements as a transaction, on the event loop (no thread)."""
+    key on the event loop, then a short transaction in a worker thread."""
     agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
     sent = _hot_statements(tenant, monkeypatch)
     _select(tenant, agent, "+14155550100")  # prepares the statements, opens the connections
@@ -332,28 +329,3 @@ def test_the_passes_take_over_when_the_one_statement_cannot(
     dry = tenant.post("/v1/routing/outbound", body).json()["data"]
     assert (dry["number"]["e164"], dry["calls_last_hour"]) == (other, 3)
     assert _select(tenant, agent, "+14155550100")["calls_last_hour"] == 3
-
-
-def test_sqlite_selects_in_a_thread_while_another_connection_writes(
-    tenant: Tenant, tmp_path: Path
-) -> None:
-    """SQLite: the event loop never waits for the write lock; a selection finding it held
-    waits in a worker thread instead, and is counted once."""
-    if tenant.backend.name != "sqlite":
-        pytest.skip("SQLite's database lock")
-    agent = _caller(tenant, "rotate", ["+12025550101"])
-    _select(tenant, agent, "+14155550100")
-    path = tenant.backend.url.removeprefix("sqlite:///")
-    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    holder.execute("BEGIN IMMEDIATE")
-    releaser = threading.Timer(0.3, holder.execute, ["COMMIT"])
-    releaser.start()
-    started = time.monotonic()
-    second = _select(tenant, agent, "+14155550100")
-    releaser.join()
-    holder.close()
-    assert time.monotonic() - started >= 0.25  # it waited for the lock, in a thread
-    assert second["calls_last_hour"] == 2
-    with tenant.backend.database.engine.connect() as connection:
-        logged = connection.execute(text("SELECT count(*) FROM caller_id_selections")).scalar()
-    assert logged == 2

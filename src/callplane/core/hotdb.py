@@ -131,30 +131,16 @@ class HotPool:
         A read is one indexed statement: handing it to a thread cost more than the statement
         (docs/benchmarks.md, per-call paths). SQLite answers in microseconds in this process
         and a WAL reader takes no lock, so it runs inline; PostgreSQL is awaited on an
-        asynchronous connection.
+        asynchronous connection. There, in autocommit, it may also be a write that is whole in
+        one statement (a caller-ID selection): retried on a new connection only when the old
+        one was dropped, which at worst counts a selection twice (a cap stricter, never looser).
         """
-        return await self._loop_reads().one(sql, params)
-
-    async def inline(self, work: Callable[[HotConnection], T]) -> T | None:
-        """``work`` on the event loop itself, on SQLite, when the write lock is free right now.
-
-        A short transaction in this process takes microseconds, less than handing it to a
-        thread, and the loop runs one at a time, so selections of one server never queue on
-        SQLite's lock (threads did, sleeping in its busy handler). The loop never waits for the
-        lock: when another connection holds it, nothing is done and the answer is None (the
-        caller then takes ``run``). PostgreSQL: always None.
-        """
-        if self.postgres:
-            return None
-        return self._loop_reads().inline(work)
-
-    def _loop_reads(self) -> _LoopReads:
         loop = asyncio.get_running_loop()
         if self._reads is None or self._reads.loop is not loop:
             if self._reads is not None:
                 self._reads.abandon()
             self._reads = _LoopReads(loop, self)
-        return self._reads
+        return await self._reads.one(sql, params)
 
     def statement(self, sql: str, *, postgres_only: str = "") -> str:
         """``:name`` parameters in the driver's style; ``postgres_only`` appended there only."""
@@ -227,7 +213,6 @@ class _LoopReads:
         self.loop = loop
         self.pool = pool
         self._sqlite: sqlite3.Connection | None = None
-        self._writer: HotConnection | None = None
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots = asyncio.Semaphore(pool.size)
 
@@ -258,17 +243,6 @@ class _LoopReads:
                 return row
         raise AssertionError("unreachable")
 
-    def inline(self, work: Callable[[HotConnection], T]) -> T | None:
-        if self._writer is None:
-            self._writer = HotConnection(self.pool._connect(), False)
-            self._writer.raw.execute("PRAGMA busy_timeout=0")  # never wait on the loop
-        try:
-            return work(self._writer)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise
-            return None  # rolled back whole (``HotConnection.transaction``), or never begun
-
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(
             self.pool._conninfo, autocommit=True, prepare_threshold=0, connect_timeout=5
@@ -278,8 +252,6 @@ class _LoopReads:
         """Close what this loop held; its loop may be gone, so without awaiting."""
         if self._sqlite is not None:
             self._sqlite.close()
-        if self._writer is not None:
-            self._writer.raw.close()
         for connection in self._idle:
             connection.pgconn.finish()
         self._idle.clear()

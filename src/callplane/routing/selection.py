@@ -335,10 +335,8 @@ class CallerIdSelector:
         work = _Pass(agent, to, region, dry_run)
         if self.pool.postgres and not dry_run:
             taken = await self._take_one(work)
-        else:
-            taken = await self.pool.inline(lambda db: self._passes(db, work))
-        if taken is not None:
-            return taken
+            if taken is not None:
+                return taken
         started = time.monotonic()
         for attempt in range(MAX_PASSES):
             try:
