@@ -18,6 +18,11 @@ candidate (a benched one is again once its cool-down is over), a warming number'
 ramp's, and a destination called recently keeps its number (``sticky``). The row lock makes these
 as exact as the caps: an outcome that benches a number locks the row too.
 
+On PostgreSQL the usual case (a free number under its caps) is all of this in one statement, in
+autocommit on the event loop's own connection: one round trip after the key's, and no thread.
+Everything else (a number found at a cap, all busy, all benched, dry runs, a deadlock) takes the
+passes below, a short transaction each in a worker thread.
+
 On SQLite, writers are serialised by ``BEGIN IMMEDIATE``, and the same statements run unlocked.
 Timestamps come from the servers' clocks: a skew between servers can only make a cap stricter.
 """
