@@ -265,7 +265,7 @@ def _hot_statements(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> list[str
     return sent
 
 
-def test_a_selection_is_one_statement_after_the_key_on_postgresql(
+def test_the_statements_of_one_selection(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: the key and agent, then the whole selection, in two round trips. SQLite: the
