@@ -265,9 +265,7 @@ def _hot_statements(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> list[str
     return sent
 
 
-def test_the_statements_of_one_selection(
-    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_statements_of_one_selection(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL: the key and agent, then the whole selection, in two round trips. SQLite: the
     key on the event loop, then a short transaction in a worker thread."""
     agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
