@@ -18,7 +18,7 @@ alternating between the bare endpoint and the measured one. Sections:
 Run:
 
     .venv/bin/python bench/per_call_paths.py [--backend sqlite|postgresql|both]
-        [--sizes 1000,1000000] [--duration 5] [--rounds 2] [--flips 1000]
+        [--sizes 1000,1000000] [--duration 5] [--rounds 2] [--flips 1000] [--clients 1,8,32]
         [--markdown-out docs/benchmarks.md]
 
 Needs wrk (``apt-get install -y wrk``).
@@ -436,7 +436,7 @@ def selection(backend: str, pool: list[str], args: argparse.Namespace) -> list[R
                 )
                 scripts[name] = path
             with callplane(url, secret, tmp, "one") as srv:
-                for connections in (1, 8, 32):
+                for connections in args.clients:
                     pairs = [("bare", f"{srv.base}/healthz", None)]
                     pairs += [(name, srv.base, path) for name, path in scripts.items()]
                     found = measure(pairs, args, connections)
@@ -642,9 +642,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="rounds per measurement")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--flips", type=int, default=1000)
+    parser.add_argument(
+        "--clients", default="1,8,32", help="selection: the concurrencies measured, e.g. 32"
+    )
     parser.add_argument("--only", choices=("resolution", "selection", "twilio", "consistency"))
     parser.add_argument("--markdown-out", type=Path, help="write/update a section in this file")
     args = parser.parse_args()
+    args.clients = [int(c) for c in args.clients.split(",") if c.strip()]
     args.sizes = sorted(int(s) for s in args.sizes.replace("_", "").split(",") if s.strip())
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     command = shlex.join([".venv/bin/python", "bench/per_call_paths.py", *sys.argv[1:]])

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import psycopg
 import pytest
 from sqlalchemy import select, text
 
+from callplane.core.hotdb import HotPool
 from callplane.numbers.models import PhoneNumber
 from callplane.routing.models import CallerIdSelection
 from tests.helpers import Tenant, error_code
@@ -182,6 +184,7 @@ def test_a_dry_run_decides_the_same_and_counts_nothing(tenant: Tenant) -> None:
     assert dry["calls_last_hour"] == real["calls_last_hour"] == 1
     assert real["selection_id"].startswith("sel_")
     assert real["number"]["outbound_agent_ids"] == [agent["id"]]
+    assert real["number"] == {**tenant.get("/v1/numbers/" + real["number"]["id"]).json()["data"]}
     with tenant.backend.database.engine.connect() as connection:
         logged = connection.execute(text("SELECT count(*) FROM caller_id_selections")).scalar()
     assert logged == 1
@@ -234,3 +237,93 @@ def test_old_selections_are_pruned_and_counts_stay_right(tenant: Tenant) -> None
     assert left == 1
     again = _select(tenant, agent, "+14155550100")
     assert (again["calls_last_hour"], again["calls_last_day"]) == (2, 2)
+
+
+def _hot_statements(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the hot path's connections send from now on (each a round trip on
+    PostgreSQL; the ORM's, e.g. the key's last use, are not counted)."""
+    sent: list[str] = []
+    pool: HotPool = tenant.client.app.state.caller_ids.pool  # type: ignore[attr-defined]
+    pool.close()  # from here on, every connection is a new, traced one
+    if pool.postgres:
+        for cls in (psycopg.Connection, psycopg.AsyncConnection):
+
+            def execute(self: Any, query: Any, *args: Any, _original: Any = cls.execute) -> Any:
+                sent.append(str(query))
+                return _original(self, query, *args)
+
+            monkeypatch.setattr(cls, "execute", execute)
+    else:
+        connect = pool._connect
+
+        def traced() -> Any:
+            raw = connect()
+            raw.set_trace_callback(sent.append)
+            return raw
+
+        monkeypatch.setattr(pool, "_connect", traced)
+    return sent
+
+
+def test_the_statements_of_one_selection(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: the key and agent, then the whole selection, in two round trips. SQLite: the
+    key on the event loop, then a short transaction in a worker thread."""
+    agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
+    sent = _hot_statements(tenant, monkeypatch)
+    _select(tenant, agent, "+14155550100")  # prepares the statements, opens the connections
+    sent.clear()
+    second = _select(tenant, agent, "+14155550100")
+    assert second["calls_last_hour"] == 1
+    assert second["number"]["outbound_agent_ids"] == [agent["id"]]
+    statements = [s for s in sent if not s.startswith("PRAGMA")]
+    if tenant.backend.name == "postgresql":
+        assert len(statements) == 2, statements
+        assert statements[1].lstrip().startswith("WITH n AS")
+    else:
+        assert [s.split()[0] for s in statements] == [
+            "SELECT",  # the key and the agent
+            "BEGIN",
+            "SELECT",  # the candidate
+            "UPDATE",  # its counts
+            "INSERT",  # the log
+            "SELECT",  # its assignments
+            "COMMIT",
+        ], statements
+
+
+@pytest.mark.postgres_only
+def test_the_passes_take_over_when_the_one_statement_cannot(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadlock rolls the statement back and the passes select; so does a number at its cap
+    (the passes mark it) and a dry run (it must roll back)."""
+    agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
+    pool: HotPool = tenant.client.app.state.caller_ids.pool  # type: ignore[attr-defined]
+    one = pool.one
+    failures = iter([psycopg.errors.DeadlockDetected("simulated")])
+
+    async def deadlocked_once(sql: str, params: dict[str, Any]) -> Any:
+        if sql.lstrip().startswith("WITH n AS"):
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+        return await one(sql, params)
+
+    monkeypatch.setattr(pool, "one", deadlocked_once)
+    first = _select(tenant, agent, "+14155550100")  # by the passes
+    full, other = (
+        first["number"]["e164"],
+        ({"+12025550101", "+12025550102"} - {first["number"]["e164"]}).pop(),
+    )
+    tenant.patch(f"/v1/numbers/{full}", {"max_calls_per_hour": 1})
+    taken = [_select(tenant, agent, "+14155550100") for _ in range(2)]
+    assert [(t["number"]["e164"], t["calls_last_hour"]) for t in taken] == [(other, 1), (other, 2)]
+    with tenant.backend.database.engine.connect() as connection:
+        capped = connection.execute(
+            text("SELECT capped_until FROM phone_numbers WHERE e164 = :e164"), {"e164": full}
+        ).scalar()
+    assert capped is not None  # marked by the passes when the statement found it full
+    body = {"agent_id": agent["id"], "to": "+14155550100", "dry_run": True}
+    dry = tenant.post("/v1/routing/outbound", body).json()["data"]
+    assert (dry["number"]["e164"], dry["calls_last_hour"]) == (other, 3)
+    assert _select(tenant, agent, "+14155550100")["calls_last_hour"] == 3

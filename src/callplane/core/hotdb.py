@@ -131,7 +131,9 @@ class HotPool:
         A read is one indexed statement: handing it to a thread cost more than the statement
         (docs/benchmarks.md, per-call paths). SQLite answers in microseconds in this process
         and a WAL reader takes no lock, so it runs inline; PostgreSQL is awaited on an
-        asynchronous connection.
+        asynchronous connection. There, in autocommit, it may also be a write that is whole in
+        one statement (a caller-ID selection): retried on a new connection only when the old
+        one was dropped, which at worst counts a selection twice (a cap stricter, never looser).
         """
         rows = await self._loop_reads().query(sql, params, first=True)
         return rows[0] if rows else None

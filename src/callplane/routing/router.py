@@ -184,8 +184,9 @@ async def select_outbound(request: Request) -> Response:
     """Which number an agent's call to ``to`` goes out from, by the agent's strategy and caps.
 
     A dialer asks this before every call: a plain route like the resolution, with the key and
-    the agent read in one statement and the selection in one short transaction
-    (``selection.py``). ``"dry_run": true`` decides the same and counts nothing.
+    the agent read in one statement and the selection in one more on PostgreSQL (a short
+    transaction when that cannot decide, and on SQLite: ``selection.py``). ``"dry_run": true``
+    decides the same and counts nothing.
     """
     request_id: str = request.state.request_id
     try:

@@ -18,6 +18,11 @@ candidate (a benched one is again once its cool-down is over), a warming number'
 ramp's, and a destination called recently keeps its number (``sticky``). The row lock makes these
 as exact as the caps: an outcome that benches a number locks the row too.
 
+On PostgreSQL the usual case (a free number under its caps) is all of this in one statement, in
+autocommit on the event loop's own connection: one round trip after the key's, and no thread.
+Everything else (a number found at a cap, all busy, all benched, dry runs, a deadlock) takes the
+passes below, a short transaction each in a worker thread.
+
 On SQLite, writers are serialised by ``BEGIN IMMEDIATE``, and the same statements run unlocked.
 Timestamps come from the servers' clocks: a skew between servers can only make a cap stricter.
 """
@@ -45,7 +50,9 @@ from callplane.core.hotdb import (
     Row,
     Transaction,
     json_of,
+    timestamp_for,
     timestamp_of,
+    uuid_for,
     uuid_of,
 )
 from callplane.numbers.models import PhoneNumber
@@ -75,9 +82,7 @@ WHERE s.agent_id = :agent_id AND n.status = 'active' AND n.verified_at IS NOT NU
 # -1: the healthy number that called this destination last, within the sticky window; then
 # 0, 1, 2: how well a number fits the strategy (see ``reason_for``); ties go to the least
 # recently used number, then to the oldest id.
-_CANDIDATE_SQL = f"""
-SELECT n.id,
-  CASE
+_RANK = f"""CASE
     WHEN n.health_state IN ('healthy', 'warming') AND n.id = (
       SELECT c.number_id FROM caller_id_selections c
       WHERE c.agent_id = :agent_id AND c.to_e164 = :to AND c.selected_at > :sticky_since
@@ -86,11 +91,14 @@ SELECT n.id,
     WHEN :strategy = 'local_presence' AND substr(n.e164, 1, 5) = :area THEN 0
     WHEN :strategy = 'local_presence' AND n.country_code = :region THEN 1
     ELSE 2
-  END AS rank, n.max_calls_per_day, n.warming_since
-{_POOL} AND {_FREE} AND {_SELECTABLE}
+  END"""  # noqa: S608 - constant fragments; values are bound parameters
+_BEST = f"""{_POOL} AND {_FREE} AND {_SELECTABLE}
 ORDER BY rank, n.last_selected_at IS NOT NULL, n.last_selected_at, n.id
-LIMIT 1
-"""  # noqa: S608 - constant fragments; values are bound parameters
+LIMIT 1"""
+_CANDIDATE_SQL = f"""
+SELECT n.id, {_RANK} AS rank, n.max_calls_per_day, n.warming_since
+{_BEST}
+"""
 # When every number is benched and the agent takes the least bad: the best answer rate judged.
 _LEAST_BAD_SQL = f"""
 SELECT n.id, {LEAST_BAD} AS rank, n.max_calls_per_day, n.warming_since
@@ -118,6 +126,7 @@ _NUMBER_COLUMNS = (
     "allowed_inbound_countries",
     "max_calls_per_hour",
     "max_calls_per_day",
+    "verified_by",
     "created_at",
     "updated_at",
     "version",
@@ -156,6 +165,57 @@ WHERE phone_numbers.id = r.id
 RETURNING CASE WHEN phone_numbers.last_selected_at = :now THEN 1 ELSE 0 END,
   phone_numbers.calls_hour, phone_numbers.calls_day, phone_numbers.health_state,
   {", ".join(f"phone_numbers.{c}" for c in _NUMBER_COLUMNS)}
+"""  # noqa: S608 - constant fragments; values are bound parameters
+
+# PostgreSQL only: a whole selection in one statement, so in one round trip and autocommit. The
+# candidate is locked as above and read back at its latest version (``FOR UPDATE`` does that in
+# READ COMMITTED), so the counts come from the locked row and not from the statement's snapshot;
+# a warming number's day cap is the ramp's (``warming_cap`` in SQL: the day's step, or the
+# number's own cap when that is lower). Only a number under its caps is taken; a number at a cap,
+# or no candidate at all, leaves everything unchanged and the pass above decides (``select``).
+_TAKE_ONE_SQL = f"""
+WITH n AS (
+  SELECT n.id, {_RANK} AS rank,
+    n.max_calls_per_hour, n.max_calls_per_day, n.warming_since, n.last_selected_at,
+    n.calls_hour, n.calls_day, n.hour_edge, n.day_edge
+  {_BEST}
+  FOR UPDATE OF n SKIP LOCKED
+), q AS (
+  SELECT n.id, n.rank, n.max_calls_per_hour,
+    least(n.max_calls_per_day, CASE WHEN n.warming_since IS NOT NULL
+      THEN (CAST(:ramp AS integer[]))[1 + greatest(0,
+        floor(extract(epoch FROM CAST(:now AS timestamptz) - n.warming_since) / 86400))::integer]
+    END) AS day_cap,
+    {_WINDOW.format(unit="hour", since="hour_ago")},
+    {_WINDOW.format(unit="day", since="day_ago")}
+  FROM n
+), r AS (
+  SELECT q.*, (q.max_calls_per_hour IS NULL OR q.hour_count < q.max_calls_per_hour)
+    AND (q.day_cap IS NULL OR q.day_count < q.day_cap) AS ok
+  FROM q
+), t AS (
+  UPDATE phone_numbers SET
+    calls_hour = r.hour_count + 1,
+    calls_day = r.day_count + 1,
+    hour_edge = r.hour_edge,
+    day_edge = r.day_edge,
+    last_selected_at = :now,
+    capped_until = NULL
+  FROM r
+  WHERE phone_numbers.id = r.id AND r.ok
+  RETURNING phone_numbers.calls_hour, phone_numbers.calls_day, phone_numbers.health_state,
+    {", ".join(f"phone_numbers.{c}" for c in _NUMBER_COLUMNS)}
+), logged AS (
+  INSERT INTO caller_id_selections
+    (id, workspace_id, number_id, agent_id, to_e164, selected_at, health_state)
+  SELECT :id, :workspace_id, t.id, :agent_id, :to, :now, t.health_state FROM t
+)
+SELECT r.rank, t.*,
+  ARRAY(SELECT a.agent_id FROM assignments a WHERE a.number_id = t.id
+    AND a.direction = 'inbound' ORDER BY a.created_at, a.agent_id),
+  ARRAY(SELECT a.agent_id FROM assignments a WHERE a.number_id = t.id
+    AND a.direction = 'outbound' ORDER BY a.created_at, a.agent_id)
+FROM r LEFT JOIN t ON true
 """  # noqa: S608 - constant fragments; values are bound parameters
 
 # When a number at a cap gets a slot back: the oldest selection still blocking leaves its window.
@@ -264,6 +324,7 @@ class CallerIdSelector:
         self._assignments = pool.statement(_ASSIGNMENTS_SQL)
         self._pool_state = pool.statement(_POOL_SQL)
         self._prune = pool.statement(_PRUNE_SQL)
+        self._take_one_sql = pool.statement(_TAKE_ONE_SQL)
 
     async def select(
         self, agent: OutboundAgent, to: str, region: str | None, *, dry_run: bool = False
@@ -277,6 +338,10 @@ class CallerIdSelector:
         connection, and tries again.
         """
         work = _Pass(agent, to, region, dry_run)
+        if self.pool.postgres and not dry_run:
+            taken = await self._take_one(work)
+            if taken is not None:
+                return taken
         started = time.monotonic()
         for attempt in range(MAX_PASSES):
             try:
@@ -294,6 +359,37 @@ class CallerIdSelector:
                     ) from None
                 await asyncio.sleep(random.uniform(0, min(0.02, 0.001 * 2**attempt)))
         raise _contended(agent)
+
+    async def _take_one(self, work: _Pass) -> Selection | None:
+        """The usual selection in one statement on the event loop's own connection
+        (PostgreSQL): a free number under its caps, taken; None when there is none, when the
+        best one is at a cap (it is marked by the passes), or on a deadlock rolled back."""
+        now = utcnow()
+        agent = work.agent
+        selection_id = ids.new_uuid()
+        params = {
+            **_parameters(work, now, postgres=True),
+            "ramp": list(agent.warming_daily_caps),
+            "id": selection_id,
+            "workspace_id": agent.workspace_id,
+        }
+        try:
+            row = await self.pool.one(self._take_one_sql, params)
+        except TRANSIENT_ERRORS:
+            return None
+        if row is None or row[1] is None:
+            return None
+        columns = row[4 : 4 + len(_NUMBER_COLUMNS)]
+        inbound, outbound = row[-2], row[-1]
+        return Selection(
+            id=selection_id,
+            number=_view(columns, inbound[0] if inbound else None, outbound),
+            strategy=agent.strategy,
+            reason=reason_for(agent.strategy, int(row[0])),
+            health_state=row[3],
+            calls_last_hour=int(row[1]),
+            calls_last_day=int(row[2]),
+        )
 
     async def prune(
         self,
@@ -332,18 +428,7 @@ class CallerIdSelector:
         rolled back); a selection, or ``_Busy`` for the caller to wait on."""
         for _ in range(MAX_PASSES):
             now = utcnow()
-            agent = work.agent
-            params: dict[str, Any] = {
-                "strategy": agent.strategy,
-                "area": work.to[:5] if work.to.startswith("+1") else "",
-                "region": work.region,
-                "agent_id": db.uuid(agent.id),
-                "to": work.to,
-                "now": db.timestamp(now),
-                "sticky_since": db.timestamp(now - agent.sticky_window),
-                "hour_ago": db.timestamp(now - HOUR),
-                "day_ago": db.timestamp(now - DAY),
-            }
+            params = _parameters(work, now, postgres=db.postgres)
             try:
                 with db.transaction() as transaction:
                     selection = self._pass(db, transaction, work, params, now)
@@ -392,9 +477,14 @@ class CallerIdSelector:
         assignments = db.all(self._assignments, {"number_id": number_id})
         if work.dry_run:
             transaction.discard()
+        inbound = next((a for a, direction in assignments if direction == "inbound"), None)
         return Selection(
             id=selection_id,
-            number=_view(taken[_TAKEN_NUMBER:], assignments),
+            number=_view(
+                taken[_TAKEN_NUMBER:],
+                inbound,
+                [a for a, direction in assignments if direction == "outbound"],
+            ),
             strategy=agent.strategy,
             reason=reason_for(agent.strategy, int(rank)),
             health_state=taken[3],
@@ -512,7 +602,23 @@ class _Busy(Exception):
     """Every free number is locked by another selection at this moment."""
 
 
-def _view(columns: Row, assignments: list[Row]) -> NumberView:
+def _parameters(work: _Pass, now: dt.datetime, *, postgres: bool) -> dict[str, Any]:
+    """The values every selection statement binds, as the database stores them."""
+    agent = work.agent
+    return {
+        "strategy": agent.strategy,
+        "area": work.to[:5] if work.to.startswith("+1") else "",
+        "region": work.region,
+        "agent_id": uuid_for(agent.id, postgres),
+        "to": work.to,
+        "now": timestamp_for(now, postgres),
+        "sticky_since": timestamp_for(now - agent.sticky_window, postgres),
+        "hour_ago": timestamp_for(now - HOUR, postgres),
+        "day_ago": timestamp_for(now - DAY, postgres),
+    }
+
+
+def _view(columns: Row, inbound: Any, outbound: list[Any]) -> NumberView:
     values = dict(zip(_NUMBER_COLUMNS, columns, strict=True))
     number = PhoneNumber(
         **{
@@ -526,6 +632,6 @@ def _view(columns: Row, assignments: list[Row]) -> NumberView:
             "updated_at": timestamp_of(values["updated_at"]),
         }
     )
-    inbound = next((uuid_of(a) for a, direction in assignments if direction == "inbound"), None)
-    outbound = [uuid_of(a) for a, direction in assignments if direction == "outbound"]
-    return NumberView(number, inbound, outbound)
+    return NumberView(
+        number, None if inbound is None else uuid_of(inbound), [uuid_of(a) for a in outbound]
+    )
