@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from callplane.core.clock import simulated_now
 from callplane.core.ids import new_uuid
+from callplane.core.writequeue import serialize_writes
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -101,6 +102,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
             hide_parameters=True,
         )
         _configure_sqlite(engine)
+        serialize_writes(engine, WRITE_OPTION, timeout=30)
         return engine
     return create_engine(
         url,

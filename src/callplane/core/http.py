@@ -50,8 +50,11 @@ DbSession = Annotated[Session, Depends(_db_session, scope="function")]
 class Authenticator(Protocol):
     """Turns a bearer token into the Actor of a request, and knows what a key may do."""
 
-    def authenticate(self, session: Session, token: str | None, request_id: str) -> Actor:
-        """The actor the token belongs to; an Unauthenticated error when it belongs to none."""
+    async def authenticate(self, token: str | None, request_id: str) -> Actor:
+        """The actor the token belongs to; an Unauthenticated error when it belongs to none.
+
+        Outside the request's transaction: a writing request begins it (on SQLite, takes the
+        write lock) only once it is known who asks."""
         ...
 
     def require_full_scope(self, actor: Actor) -> None:
@@ -91,11 +94,12 @@ def authenticator(request: Request) -> Authenticator:
     return wired
 
 
-def _authenticated(request: Request, session: DbSession, later: BackgroundTasks) -> Actor:
+async def _authenticated(request: Request, later: BackgroundTasks) -> Actor:
+    """On the event loop, as every cheap dependency: a worker thread costs more than they do."""
     guard: FailedAuthGuard = request.app.state.auth_guard
     keys = authenticator(request)
     with guard.watch(client_address(request)):
-        actor = keys.authenticate(session, bearer_token(request), request_id(request))
+        actor = await keys.authenticate(bearer_token(request), request_id(request))
     record_use = keys.note_use(actor)
     if record_use is not None:
         later.add_task(record_use)
@@ -111,7 +115,9 @@ async def _any_scope_actor(
     return actor
 
 
-def _current_actor(request: Request, actor: Annotated[Actor, Depends(_any_scope_actor)]) -> Actor:
+async def _current_actor(
+    request: Request, actor: Annotated[Actor, Depends(_any_scope_actor)]
+) -> Actor:
     if request.method not in READ_METHODS:
         authenticator(request).require_full_scope(actor)
     return actor
