@@ -133,6 +133,12 @@ def callplane(url: str, secret: str, tmp: Path, port: int) -> Iterator[Any]:
             proc.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the server process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def script(tmp: Path, name: str, key: str, operation: str, items: list[str], agent: str) -> Path:
     """The wrk script of one write over ``items`` (E.164s)."""
     if operation == "create":
@@ -187,9 +193,19 @@ def targets(url: str, operation: str, fresh: Iterator[str], want: int) -> list[s
 
 
 def measure(
-    base: str, tmp: Path, url: str, key: str, agent: str, clients: int, args: argparse.Namespace
-) -> tuple[dict[str, list[WrkResult]], dict[str, list[WrkResult]]]:
-    """``args.rounds`` rounds of /healthz and each write at ``clients``, then at 1 client."""
+    server: tuple[str, int],
+    tmp: Path,
+    url: str,
+    key: str,
+    agent: str,
+    clients: int,
+    args: argparse.Namespace,
+) -> tuple[dict[str, list[WrkResult]], dict[str, list[WrkResult]], dict[str, list[float]]]:
+    """``args.rounds`` rounds of /healthz and each write at ``clients``, then at 1 client;
+    and the server's CPU milliseconds per request of each (a figure the machine's other load
+    moves less than a rate)."""
+    base, pid = server
+    cpu: dict[str, list[float]] = {name: [] for name in ("healthz", *OPERATIONS)}
     fresh = iter(args.numbers[args.preload :])
     want = int(args.max_rate * args.duration)
     many: dict[str, list[WrkResult]] = {name: [] for name in ("healthz", *OPERATIONS)}
@@ -197,11 +213,16 @@ def measure(
     for runs, connections in ((many, clients), (alone, 1)):
         common = {"threads": min(2, connections), "connections": connections}
         for round_ in range(args.rounds):
-            runs["healthz"].append(run_wrk(f"{base}/healthz", duration=args.duration, **common))
+            used = cpu_seconds(pid)
+            found = run_wrk(f"{base}/healthz", duration=args.duration, **common)
+            cpu["healthz"].append((cpu_seconds(pid) - used) * 1000 / found.requests)
+            runs["healthz"].append(found)
             for operation in OPERATIONS:
                 items = targets(url, operation, fresh, want)
                 path = script(tmp, f"{operation}{round_}", key, operation, items, agent)
+                used = cpu_seconds(pid)
                 found = run_wrk(base, duration=args.duration, script=path, **common)
+                cpu[operation].append((cpu_seconds(pid) - used) * 1000 / found.requests)
                 if found.non_2xx or found.socket_errors:
                     raise RuntimeError(f"{operation}: {found.non_2xx} non-2xx\n{found.raw}")
                 runs[operation].append(found)
@@ -211,7 +232,7 @@ def measure(
                     f"p50 {found.p50_ms:.2f} ms p99 {found.p99_ms:.1f} ms",
                     file=sys.stderr,
                 )
-    return many, alone
+    return many, alone, cpu
 
 
 def run(backend: str, args: argparse.Namespace) -> Row:
@@ -240,8 +261,8 @@ def run(backend: str, args: argparse.Namespace) -> Row:
                 if args.profile_seconds:
                     profile(base, tmp, url, key, f"agt_{agent_id}", pid, backend, args)
                     return {}
-                many, alone = measure(
-                    base, tmp, url, key, f"agt_{agent_id}", CLIENTS[backend], args
+                many, alone, cpu = measure(
+                    (base, pid), tmp, url, key, f"agt_{agent_id}", CLIENTS[backend], args
                 )
         finally:
             if backend == "postgresql":
@@ -251,6 +272,8 @@ def run(backend: str, args: argparse.Namespace) -> Row:
         row[name] = median(r.rps for r in found)
         row[f"{name}_p50"] = median(r.p50_ms for r in found)
         row[f"{name}_p99"] = median(r.p99_ms for r in found)
+    for name, used in cpu.items():
+        row[f"{name}_cpu"] = median(used)
     for name, found in alone.items():
         row[f"{name}_alone_p50"] = median(r.p50_ms for r in found)
         row[f"{name}_alone"] = median(r.rps for r in found)
@@ -308,8 +331,8 @@ def profile(
 def table(rows: list[Row]) -> str:
     lines = [
         "| Backend | Clients | `/healthz` rps | write | writes/s | ratio to `/healthz` "
-        "| p50 / p99 (ms) | p50 at 1 client (ms) |",
-        "|---|--:|--:|---|--:|--:|--:|--:|",
+        "| p50 / p99 (ms) | p50 at 1 client (ms) | server CPU per request (ms) |",
+        "|---|--:|--:|---|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         for name in OPERATIONS:
@@ -317,7 +340,8 @@ def table(rows: list[Row]) -> str:
                 f"| {LABELS[r['backend']]} | {r['clients']} | {r['healthz']:,.0f} | {name} "
                 f"| {r[name]:,.0f} | {r[name] / r['healthz']:.3f} "
                 f"| {r[f'{name}_p50']:.1f} / {r[f'{name}_p99']:.1f} "
-                f"| {r[f'{name}_alone_p50']:.2f} |"
+                f"| {r[f'{name}_alone_p50']:.2f} "
+                f"| {r[f'{name}_cpu']:.2f} (`/healthz` {r['healthz_cpu']:.2f}) |"
             )
     return "\n".join(lines)
 

@@ -34,6 +34,36 @@ def test_the_lock_is_handed_over_in_arrival_order() -> None:
     assert order == list(range(8))
 
 
+def test_sqlite_writers_take_the_database_in_arrival_order(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Arriving 5 ms apart, each holding the lock 15 ms: SQLite's busy handler, which sleeps and
+    retries, serves them in no order; the queue serves them as they came."""
+    path = tmp_path / "order.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    database = Database(create_db_engine(f"sqlite:///{path}", pool_size=12))
+    served: list[int] = []
+
+    def write(index: int) -> None:
+        with database.transaction() as session:
+            session.execute(insert(Workspace).values(id=new_uuid(), name=f"w{index}"))
+            served.append(index)
+            time.sleep(0.015)
+
+    threads = []
+    try:
+        for index in range(12):
+            thread = threading.Thread(target=write, args=(index,))
+            thread.start()
+            threads.append(thread)
+            time.sleep(0.005)
+        for thread in threads:
+            thread.join(timeout=60)
+        assert served == list(range(12))
+    finally:
+        database.engine.dispose()
+
+
 def test_a_writer_that_waits_too_long_gives_up_and_leaves_the_queue() -> None:
     lock = FifoLock()
     assert lock.acquire(timeout=1)

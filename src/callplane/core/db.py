@@ -101,8 +101,9 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
             max_overflow=max_overflow,
             hide_parameters=True,
         )
-        _configure_sqlite(engine)
+        # First: its "begin" listener must queue the writer before _configure_sqlite's BEGIN.
         serialize_writes(engine, WRITE_OPTION, timeout=30)
+        _configure_sqlite(engine)
         return engine
     return create_engine(
         url,

@@ -9,9 +9,11 @@ Who a bearer token belongs to is the workspaces package's business: the app wire
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Protocol, TypeVar
 
+import anyio
+from anyio import to_thread
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 
@@ -32,16 +34,30 @@ def request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
-def _db_session(request: Request) -> Iterator[Session]:
+async def _db_session(request: Request) -> AsyncIterator[Session]:
+    """Made on the event loop (a session holds no connection before its first statement);
+    committed and closed in one worker thread: a thread hop cost more than making it."""
     database: Database = request.app.state.database
-    with database.session(write=request.method not in READ_METHODS) as session:
-        try:
-            yield session
-        except DomainError as exc:
-            if exc.keeps_audit_event:
+    session = database.session(write=request.method not in READ_METHODS)
+    try:
+        yield session
+    except DomainError as exc:
+        await _finish(session, commit=exc.keeps_audit_event)
+        raise
+    except BaseException:
+        await _finish(session, commit=False)
+        raise
+    await _finish(session, commit=True)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    def finish() -> None:
+        with session:
+            if commit:
                 session.commit()
-            raise
-        session.commit()
+
+    with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
+        await to_thread.run_sync(finish)
 
 
 DbSession = Annotated[Session, Depends(_db_session, scope="function")]

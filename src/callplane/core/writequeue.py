@@ -65,8 +65,9 @@ class _Waiter:
 def serialize_writes(engine: Engine, write_option: str, timeout: float) -> None:
     """Queue the writing transactions (``write_option`` set) of ``engine`` on a FIFO lock.
 
-    Taken before the ``BEGIN IMMEDIATE``, given back once the COMMIT or ROLLBACK returned (or
-    the connection was dropped), by the connection that took it.
+    Taken before the ``BEGIN IMMEDIATE`` (so this must be installed before the listener that
+    emits it: listeners run in the order they were added), given back once the COMMIT or
+    ROLLBACK returned (or the connection was dropped), by the connection that took it.
     """
     lock = FifoLock()
     holder: dict[str, Any] = {"connection": None}
@@ -77,7 +78,7 @@ def serialize_writes(engine: Engine, write_option: str, timeout: float) -> None:
             holder["connection"] = None
             lock.release()
 
-    @event.listens_for(engine, "begin", insert=True)
+    @event.listens_for(engine, "begin")
     def _take(connection: Connection) -> None:
         if not connection.get_execution_options().get(write_option, False):
             return

@@ -87,7 +87,7 @@ def idempotent(header: str = "Idempotency-Key") -> Any:
         path = request.url.path + (f"?{query}" if query else "")
         return Fingerprint.of(request.method, path, await request.body())
 
-    def claim_key(
+    async def claim_key(
         request: Request,
         session: DbSession,
         actor: CurrentActor,
@@ -111,12 +111,19 @@ def idempotent(header: str = "Idempotency-Key") -> Any:
         key = service.checked_key(header, key)
         if actor.key_id is None:  # every actor of the API has its key; the keys are its keys
             raise RuntimeError("an idempotency key without an API key")
-        found = service.claim(session, Scope(actor.workspace_id, actor.key_id), key, fingerprint)
-        if isinstance(found, StoredAnswer):
-            raise Replay(found)
-        setattr(request.state, _STATE, Claim(session, found, session.begin_nested()))
+        scope = Scope(actor.workspace_id, actor.key_id)
+        claim = await run_in_threadpool(_claim, session, scope, key, fingerprint)
+        setattr(request.state, _STATE, claim)
 
     return Depends(claim_key)
+
+
+def _claim(session: Session, scope: Scope, key: str, fingerprint: Fingerprint) -> Claim:
+    """The request's claim on ``key``, in a worker thread; a Replay when it was answered."""
+    found = service.claim(session, scope, key, fingerprint)
+    if isinstance(found, StoredAnswer):
+        raise Replay(found)
+    return Claim(session, found, session.begin_nested())
 
 
 class IdempotentRoute(APIRoute):
