@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 from callplane.core.db import Database, create_db_engine
 from callplane.core.ids import new_uuid
@@ -34,33 +35,50 @@ def test_the_lock_is_handed_over_in_arrival_order() -> None:
     assert order == list(range(8))
 
 
-def test_sqlite_writers_take_the_database_in_arrival_order(
+def test_a_waiting_writer_waits_in_the_queue_not_in_sqlite(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
-    """Arriving 5 ms apart, each holding the lock 15 ms: SQLite's busy handler, which sleeps and
-    retries, serves them in no order; the queue serves them as they came."""
-    path = tmp_path / "order.db"
+    """While one writer holds the database, the others have not even sent their BEGIN: they
+    wait in the queue, not in SQLite's busy handler (which sleeps and retries in no order)."""
+    path = tmp_path / "queue.db"
     path.write_bytes(sqlite_template.read_bytes())
-    database = Database(create_db_engine(f"sqlite:///{path}", pool_size=12))
-    served: list[int] = []
+    database = Database(create_db_engine(f"sqlite:///{path}", pool_size=4))
+    begins: list[str] = []
 
-    def write(index: int) -> None:
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def _note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("BEGIN"):
+            begins.append(threading.current_thread().name)
+
+    holding, done = threading.Event(), threading.Event()
+
+    def first() -> None:
         with database.transaction() as session:
-            session.execute(insert(Workspace).values(id=new_uuid(), name=f"w{index}"))
-            served.append(index)
-            time.sleep(0.015)
+            session.execute(insert(Workspace).values(id=new_uuid(), name="first"))
+            holding.set()
+            done.wait(10)
 
-    threads = []
+    def later() -> None:
+        with database.transaction() as session:
+            session.execute(insert(Workspace).values(id=new_uuid(), name="later"))
+
+    threads = [threading.Thread(target=first, name="first")]
+    threads += [threading.Thread(target=later, name=f"later{i}") for i in range(3)]
     try:
-        for index in range(12):
-            thread = threading.Thread(target=write, args=(index,))
+        threads[0].start()
+        assert holding.wait(10)
+        for thread in threads[1:]:
             thread.start()
-            threads.append(thread)
-            time.sleep(0.005)
+        time.sleep(0.3)
+        assert begins == ["first"]
+        done.set()
         for thread in threads:
-            thread.join(timeout=60)
-        assert served == list(range(12))
+            thread.join(timeout=30)
+        assert sorted(begins) == ["first", "later0", "later1", "later2"]
+        with database.engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM workspaces")) == 4
     finally:
+        done.set()
         database.engine.dispose()
 
 

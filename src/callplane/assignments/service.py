@@ -4,8 +4,8 @@ The rules that need both an agent and a number live here, above the agents and n
 services, so neither of those imports the other.
 
 Lock order is always agent, then numbers (by id), so concurrent requests queue instead of
-deadlocking; the partial unique indexes turn any race the locks miss into a 409, never a
-second inbound agent.
+deadlocking (giving an agent numbers shares the agent's lock: those run side by side); the
+partial unique indexes turn any race the locks miss into a 409, never a second inbound agent.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def attach_outbound(
     session: Session, actor: Actor, agent_ref: str, refs: Sequence[NumberRef]
 ) -> AttachResult:
     """Attach many numbers at once: idempotent, duplicates folded, all or nothing (rule 4)."""
-    agent = get_active_agent(session, actor, agent_ref)
+    agent = get_active_agent(session, actor, agent_ref, shared=True)
     _require_type(agent, "outbound")
     numbers = require_numbers(session, actor, refs, lock=True)
     held = set(
@@ -183,7 +183,7 @@ def assign(
     replace: bool = False,
 ) -> NumberView:
     """Give a number to an agent in one direction; a second inbound agent needs ``replace``."""
-    agent = get_active_agent(session, actor, agent_ref)
+    agent = get_active_agent(session, actor, agent_ref, shared=True)
     _require_type(agent, direction)
     number = get_number(session, actor, number_ref, lock=True)
     assignments = assignments_of(session, number.id)

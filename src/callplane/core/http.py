@@ -51,6 +51,10 @@ async def _db_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def _finish(session: Session, *, commit: bool) -> None:
+    if not session.in_transaction():  # committed by the endpoint itself: nothing to wait for
+        session.close()
+        return
+
     def finish() -> None:
         with session:
             if commit:

@@ -126,12 +126,14 @@ def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberVi
     if held.elsewhere:
         raise ownership.refuse_unavailable(session, actor, parsed.e164)
     number = _new_number(actor, parsed, data, policy_of(session, actor.workspace_id))
-    session.add(number)
-    session.flush()
     result = NumberView(number)
     events.record(
         session, actor, "number.imported", [ids.render("number", number.id)], after=snapshot(result)
     )
+    # Last before the COMMIT: the number_counts trigger locks the workspace's count row until
+    # the transaction ends, so creates in one workspace queue there only for the commit itself.
+    session.add(number)
+    session.flush()
     return result
 
 
@@ -299,7 +301,6 @@ def delete_number(
     assignments = assignments_of(session, number.id)
     removed = view_with(number, assignments)
     bump_table(session, "agents", [a.agent_id for a in assignments if a.is_primary])
-    session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
     releases.enqueue(session, actor, number)
     events.record(
         session,
@@ -308,6 +309,8 @@ def delete_number(
         [ids.render("number", number.id), *_agent_ids(removed)],
         before=snapshot(removed),
     )
+    # Late, as in import_number: the count row's lock is held from here to the COMMIT.
+    session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
     session.expunge(number)
     return removed
 
