@@ -19,7 +19,10 @@ every event is registered first, so each write also queues a delivery (the worke
 Run:
 
     .venv/bin/python bench/writes.py [--backend sqlite|postgresql|both] [--duration 4]
-        [--rounds 3] [--markdown-out docs/benchmarks.md]
+        [--rounds 3] [--preload 60000] [--markdown-out docs/benchmarks.md]
+
+``--profile-seconds 8 --profile-dir DIR`` records each write under full load with py-spy
+(``.venv/bin/pip install py-spy``) into ``DIR/<backend>-<write>.txt`` instead of measuring.
 
 PostgreSQL: the schema ``callplane_bench_writes`` of ``CALLPLANE_BENCH_POSTGRES_URL``.
 Needs wrk (``apt-get install -y wrk``).
