@@ -146,8 +146,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.auth_guard = FailedAuthGuard(settings.auth_failures_per_minute)
     app.state.key_usage = key_usage = KeyUsage(database)
-    app.state.authenticator = KeyAuthenticator(settings.secret_key.get_secret_value(), key_usage)
     hot_pool = HotPool(database.engine, settings.hot_path_connections)
+    app.state.authenticator = KeyAuthenticator(
+        settings.secret_key.get_secret_value(), key_usage, hot_pool
+    )
     app.state.lookups = RouteLookups(
         hot_pool, settings.secret_key.get_secret_value(), settings.default_stream_url
     )

@@ -44,18 +44,29 @@ class AgentView:
     primary_number_id: uuid.UUID | None
 
 
-def get_agent(session: Session, actor: Actor, ref: str, *, lock: bool = False) -> Agent:
+def get_agent(
+    session: Session, actor: Actor, ref: str, *, lock: bool = False, shared: bool = False
+) -> Agent:
+    """``lock``: FOR UPDATE, or with ``shared`` FOR SHARE (PostgreSQL; SQLite has one writer)."""
     agent_id = ids.parse("agent", ref)
     query = scoped(Agent, actor.workspace_id).where(Agent.id == agent_id)
-    agent = session.scalar(query.with_for_update() if lock else query) if agent_id else None
+    if lock:
+        query = query.with_for_update(read=shared)
+    agent = session.scalar(query) if agent_id else None
     if agent is None:
         raise not_found("agent", ref)
     return agent
 
 
-def get_active_agent(session: Session, actor: Actor, ref: str) -> Agent:
-    """The agent, locked for the rest of the transaction, refusing an archived one."""
-    agent = get_agent(session, actor, ref, lock=True)
+def get_active_agent(session: Session, actor: Actor, ref: str, *, shared: bool = False) -> Agent:
+    """The agent, locked for the rest of the transaction, refusing an archived one.
+
+    ``shared``: for a change that only needs the agent to stay as it is (not archived, same
+    type) until it commits, such as giving it a number. Such changes then run side by side
+    instead of one at a time behind each other's COMMIT, while archiving or editing the agent
+    (FOR UPDATE) still waits for them, and they for it.
+    """
+    agent = get_agent(session, actor, ref, lock=True, shared=shared)
     if agent.archived_at is not None:
         raise Conflict(
             "agent_archived",

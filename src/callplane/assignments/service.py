@@ -4,8 +4,8 @@ The rules that need both an agent and a number live here, above the agents and n
 services, so neither of those imports the other.
 
 Lock order is always agent, then numbers (by id), so concurrent requests queue instead of
-deadlocking; the partial unique indexes turn any race the locks miss into a 409, never a
-second inbound agent.
+deadlocking (giving an agent numbers shares the agent's lock: those run side by side); the
+partial unique indexes turn any race the locks miss into a 409, never a second inbound agent.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, NotFound
 from callplane.core.pagination import Page
-from callplane.core.versioning import bump
+from callplane.core.versioning import bump, bump_row
 from callplane.events import service as events
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import (
@@ -38,7 +38,17 @@ from callplane.numbers.references import (
     parse_ref,
     parse_refs,
 )
-from callplane.numbers.service import NumberFilters, NumberView, list_numbers, view, views
+from callplane.numbers.service import (
+    NumberFilters,
+    NumberView,
+    assignments_of,
+    list_numbers,
+    view_with,
+    views,
+)
+
+# Core: the ORM's unit of work cost more than the statement (docs/benchmarks.md, writes).
+_INSERT = insert(Assignment.__table__)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +69,7 @@ def attach_outbound(
     session: Session, actor: Actor, agent_ref: str, refs: Sequence[NumberRef]
 ) -> AttachResult:
     """Attach many numbers at once: idempotent, duplicates folded, all or nothing (rule 4)."""
-    agent = get_active_agent(session, actor, agent_ref)
+    agent = get_active_agent(session, actor, agent_ref, shared=True)
     _require_type(agent, "outbound")
     numbers = require_numbers(session, actor, refs, lock=True)
     held = set(
@@ -173,18 +183,13 @@ def assign(
     replace: bool = False,
 ) -> NumberView:
     """Give a number to an agent in one direction; a second inbound agent needs ``replace``."""
-    agent = get_active_agent(session, actor, agent_ref)
+    agent = get_active_agent(session, actor, agent_ref, shared=True)
     _require_type(agent, direction)
     number = get_number(session, actor, number_ref, lock=True)
-    current = list(
-        session.scalars(
-            select(Assignment).where(
-                Assignment.number_id == number.id, Assignment.direction == direction
-            )
-        )
-    )
+    assignments = assignments_of(session, number.id)
+    current = [a for a in assignments if a.direction == direction]
     if any(a.agent_id == agent.id for a in current):
-        return view(session, number)
+        return view_with(number, assignments)
     if direction == "inbound" and current:
         holder = current[0]
         if not replace:
@@ -204,18 +209,19 @@ def assign(
             )
         )
         _count_removal(session, number, [holder])
-        session.flush()
-    bump(session, PhoneNumber, [number.id])  # the number's view (its inbound agent) changed
-    number.updated_at = utcnow()
-    session.add(
-        Assignment(
-            number_id=number.id,
-            agent_id=agent.id,
-            workspace_id=actor.workspace_id,
-            direction=direction,
-        )
+        assignments.remove(holder)
+    now = utcnow()
+    # The number's view (its agents) changed: a new version, and its time, in one UPDATE.
+    bump_row(session, number, updated_at=now)
+    added = Assignment(
+        number_id=number.id,
+        agent_id=agent.id,
+        workspace_id=actor.workspace_id,
+        direction=direction,
+        is_primary=False,
+        created_at=now,
     )
-    session.flush()
+    session.execute(_INSERT, [_row(added)])
     events.record(
         session,
         actor,
@@ -227,7 +233,7 @@ def assign(
             "number_ids": [ids.render("number", number.id)],
         },
     )
-    return view(session, number)
+    return view_with(number, [*assignments, added])
 
 
 def unassign(
@@ -239,12 +245,11 @@ def unassign(
 ) -> UnassignResult:
     """Remove a number's assignments in one direction (of one agent, when named)."""
     number = get_number(session, actor, number_ref, lock=True)
-    query = select(Assignment).where(
-        Assignment.number_id == number.id, Assignment.direction == direction
-    )
+    assignments = assignments_of(session, number.id)
+    removed = [a for a in assignments if a.direction == direction]
     if agent_ref is not None:
-        query = query.where(Assignment.agent_id == get_agent(session, actor, agent_ref).id)
-    removed = list(session.scalars(query))
+        agent_id = get_agent(session, actor, agent_ref).id
+        removed = [a for a in removed if a.agent_id == agent_id]
     if not removed:
         raise NotFound(
             "number_not_assigned",
@@ -260,8 +265,8 @@ def unassign(
         )
     )
     _count_removal(session, number, removed)
-    session.flush()
-    return UnassignResult(view(session, number), [a.agent_id for a in removed], utcnow())
+    kept = [a for a in assignments if a not in removed]
+    return UnassignResult(view_with(number, kept), [a.agent_id for a in removed], utcnow())
 
 
 def _require_type(agent: Agent, direction: str) -> None:
@@ -313,3 +318,14 @@ def _record_removal(
             ],
         },
     )
+
+
+def _row(assignment: Assignment) -> dict[str, object]:
+    return {
+        "number_id": assignment.number_id,
+        "agent_id": assignment.agent_id,
+        "workspace_id": assignment.workspace_id,
+        "direction": assignment.direction,
+        "is_primary": assignment.is_primary,
+        "created_at": assignment.created_at,
+    }

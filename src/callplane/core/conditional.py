@@ -111,7 +111,7 @@ class NotModified(Exception):
         self.etag = etag
 
 
-def _preconditions(
+async def _preconditions(
     if_match: Annotated[
         str | None,
         Header(
@@ -131,7 +131,7 @@ def _preconditions(
     return Preconditions(parse("If-Match", if_match), parse("If-None-Match", if_none_match))
 
 
-def _if_none_match(
+async def _if_none_match(
     if_none_match: Annotated[
         str | None,
         Header(

@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from callplane.core.clock import simulated_now
 from callplane.core.ids import new_uuid
+from callplane.core.writequeue import serialize_writes
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -100,6 +101,8 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
             max_overflow=max_overflow,
             hide_parameters=True,
         )
+        # First: its "begin" listener must queue the writer before _configure_sqlite's BEGIN.
+        serialize_writes(engine, WRITE_OPTION, timeout=30)
         _configure_sqlite(engine)
         return engine
     return create_engine(

@@ -9,9 +9,11 @@ Who a bearer token belongs to is the workspaces package's business: the app wire
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Protocol, TypeVar
 
+import anyio
+from anyio import to_thread
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 
@@ -32,16 +34,34 @@ def request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
-def _db_session(request: Request) -> Iterator[Session]:
+async def _db_session(request: Request) -> AsyncIterator[Session]:
+    """Made on the event loop (a session holds no connection before its first statement);
+    committed and closed in one worker thread: a thread hop cost more than making it."""
     database: Database = request.app.state.database
-    with database.session(write=request.method not in READ_METHODS) as session:
-        try:
-            yield session
-        except DomainError as exc:
-            if exc.keeps_audit_event:
+    session = database.session(write=request.method not in READ_METHODS)
+    try:
+        yield session
+    except DomainError as exc:
+        await _finish(session, commit=exc.keeps_audit_event)
+        raise
+    except BaseException:
+        await _finish(session, commit=False)
+        raise
+    await _finish(session, commit=True)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    if not session.in_transaction():  # committed by the endpoint itself: nothing to wait for
+        session.close()
+        return
+
+    def finish() -> None:
+        with session:
+            if commit:
                 session.commit()
-            raise
-        session.commit()
+
+    with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
+        await to_thread.run_sync(finish)
 
 
 DbSession = Annotated[Session, Depends(_db_session, scope="function")]
@@ -50,8 +70,11 @@ DbSession = Annotated[Session, Depends(_db_session, scope="function")]
 class Authenticator(Protocol):
     """Turns a bearer token into the Actor of a request, and knows what a key may do."""
 
-    def authenticate(self, session: Session, token: str | None, request_id: str) -> Actor:
-        """The actor the token belongs to; an Unauthenticated error when it belongs to none."""
+    async def authenticate(self, token: str | None, request_id: str) -> Actor:
+        """The actor the token belongs to; an Unauthenticated error when it belongs to none.
+
+        Outside the request's transaction: a writing request begins it (on SQLite, takes the
+        write lock) only once it is known who asks."""
         ...
 
     def require_full_scope(self, actor: Actor) -> None:
@@ -91,11 +114,12 @@ def authenticator(request: Request) -> Authenticator:
     return wired
 
 
-def _authenticated(request: Request, session: DbSession, later: BackgroundTasks) -> Actor:
+async def _authenticated(request: Request, later: BackgroundTasks) -> Actor:
+    """On the event loop, as every cheap dependency: a worker thread costs more than they do."""
     guard: FailedAuthGuard = request.app.state.auth_guard
     keys = authenticator(request)
     with guard.watch(client_address(request)):
-        actor = keys.authenticate(session, bearer_token(request), request_id(request))
+        actor = await keys.authenticate(bearer_token(request), request_id(request))
     record_use = keys.note_use(actor)
     if record_use is not None:
         later.add_task(record_use)
@@ -111,7 +135,9 @@ async def _any_scope_actor(
     return actor
 
 
-def _current_actor(request: Request, actor: Annotated[Actor, Depends(_any_scope_actor)]) -> Actor:
+async def _current_actor(
+    request: Request, actor: Annotated[Actor, Depends(_any_scope_actor)]
+) -> Actor:
     if request.method not in READ_METHODS:
         authenticator(request).require_full_scope(actor)
     return actor

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Uuid, column, event, table, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 
 class Versioned:
@@ -39,6 +40,24 @@ def bump(session: Session, model: Any, ids: Iterable[uuid.UUID]) -> None:
     wanted = sorted(set(ids))
     if wanted:
         session.execute(update(model).where(model.id.in_(wanted)).values(version=model.version + 1))
+
+
+def bump_row(session: Session, row: Any, **values: Any) -> None:
+    """Count a change to one loaded row and set ``values`` on it, in one UPDATE … RETURNING.
+
+    Through the ORM the same change took the hook's UPDATE and a SELECT to read the new
+    version back; here the loaded object gets the version and values the row now holds.
+    """
+    model: Any = type(row)
+    table_ = model.__table__
+    version = session.execute(
+        update(table_)
+        .where(table_.c.id == row.id)
+        .values(version=table_.c.version + 1, **values)
+        .returning(table_.c.version)
+    ).scalar_one()
+    for name, value in {"version": version, **values}.items():
+        set_committed_value(row, name, value)
 
 
 def bump_table(session: Session, name: str, ids: Iterable[uuid.UUID]) -> None:

@@ -21,6 +21,8 @@ endpoint ran (authentication, an unreadable body or key, the in-flight 409).
 
 # No ``from __future__ import annotations``: FastAPI reads the annotations of ``claim_key``,
 # whose header alias is a local of ``idempotent``, at run time.
+import functools
+import inspect
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from callplane.idempotency.service import Fingerprint, Scope, StoredAnswer
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_CODES = frozenset({"concurrent_modification"})
 _STATE = "idempotency"
+_CLAIMED = "callplane.idempotency_claimed"  # in session.info: the answer is still to record
 
 
 class Replay(Exception):
@@ -87,7 +90,7 @@ def idempotent(header: str = "Idempotency-Key") -> Any:
         path = request.url.path + (f"?{query}" if query else "")
         return Fingerprint.of(request.method, path, await request.body())
 
-    def claim_key(
+    async def claim_key(
         request: Request,
         session: DbSession,
         actor: CurrentActor,
@@ -111,18 +114,53 @@ def idempotent(header: str = "Idempotency-Key") -> Any:
         key = service.checked_key(header, key)
         if actor.key_id is None:  # every actor of the API has its key; the keys are its keys
             raise RuntimeError("an idempotency key without an API key")
-        found = service.claim(session, Scope(actor.workspace_id, actor.key_id), key, fingerprint)
-        if isinstance(found, StoredAnswer):
-            raise Replay(found)
-        setattr(request.state, _STATE, Claim(session, found, session.begin_nested()))
+        scope = Scope(actor.workspace_id, actor.key_id)
+        claim = await run_in_threadpool(_claim, session, scope, key, fingerprint)
+        setattr(request.state, _STATE, claim)
 
     return Depends(claim_key)
 
 
+def _claim(session: Session, scope: Scope, key: str, fingerprint: Fingerprint) -> Claim:
+    """The request's claim on ``key``, in a worker thread; a Replay when it was answered."""
+    found = service.claim(session, scope, key, fingerprint)
+    if isinstance(found, StoredAnswer):
+        raise Replay(found)
+    session.info[_CLAIMED] = True
+    return Claim(session, found, session.begin_nested())
+
+
+def _committing(call: Callable[..., Any]) -> Callable[..., Any]:
+    """A synchronous endpoint, then its transaction's COMMIT in the same worker thread.
+
+    Committed by the session dependency instead, the transaction stayed open (on SQLite: the
+    write lock stayed taken) while the commit waited for the event loop and a second thread,
+    behind every other request's work (docs/benchmarks.md, writes). A request holding an
+    idempotency key is committed there still: its answer is recorded first, in the
+    transaction.
+    """
+
+    @functools.wraps(call)
+    def run(**values: Any) -> Any:
+        result = call(**values)
+        session = values.get("session")
+        if isinstance(session, Session) and not session.info.get(_CLAIMED):
+            session.commit()
+        return result
+
+    return run
+
+
 class IdempotentRoute(APIRoute):
-    """Runs a route and, when it holds an idempotency key, keeps or replays the answer."""
+    """Runs a route and, when it holds an idempotency key, keeps or replays the answer.
+
+    Its synchronous endpoints commit in their own worker thread (``_committing``).
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        call = self.dependant.call
+        if call is not None and not inspect.iscoroutinefunction(call):
+            self.dependant.call = _committing(call)
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

@@ -93,6 +93,26 @@ def view(session: Session, number: PhoneNumber) -> NumberView:
     return views(session, [number])[0]
 
 
+def assignments_of(session: Session, number_id: uuid.UUID) -> list[Assignment]:
+    """Every assignment of one number, in the order ``views`` lists them: a write that reads
+    them anyway (to decide, to lock) builds the view from them, without reading them again."""
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(Assignment.number_id == number_id)
+            .order_by(Assignment.created_at, Assignment.agent_id)
+        )
+    )
+
+
+def view_with(number: PhoneNumber, assignments: Sequence[Assignment]) -> NumberView:
+    """The view of ``number`` holding exactly ``assignments`` (in ``assignments_of``'s order)."""
+    inbound = next((a.agent_id for a in assignments if a.direction == "inbound"), None)
+    return NumberView(
+        number, inbound, [a.agent_id for a in assignments if a.direction == "outbound"]
+    )
+
+
 def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberView:
     """Add a number without proof of ownership: unverified until a provider or operator vouches."""
     parsed = parse_e164(data.e164, "e164")
@@ -106,12 +126,14 @@ def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberVi
     if held.elsewhere:
         raise ownership.refuse_unavailable(session, actor, parsed.e164)
     number = _new_number(actor, parsed, data, policy_of(session, actor.workspace_id))
-    session.add(number)
-    session.flush()
     result = NumberView(number)
     events.record(
         session, actor, "number.imported", [ids.render("number", number.id)], after=snapshot(result)
     )
+    # Last before the COMMIT: the number_counts trigger locks the workspace's count row until
+    # the transaction ends, so creates in one workspace queue there only for the commit itself.
+    session.add(number)
+    session.flush()
     return result
 
 
@@ -276,9 +298,9 @@ def delete_number(
     """
     number = get_number(session, actor, ref, lock=True)
     preconditions.check(entity_tag(number.id, number.version))
-    removed = view(session, number)
-    bump_table(session, "agents", primary_holders(session, number.id))
-    session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
+    assignments = assignments_of(session, number.id)
+    removed = view_with(number, assignments)
+    bump_table(session, "agents", [a.agent_id for a in assignments if a.is_primary])
     releases.enqueue(session, actor, number)
     events.record(
         session,
@@ -287,19 +309,10 @@ def delete_number(
         [ids.render("number", number.id), *_agent_ids(removed)],
         before=snapshot(removed),
     )
+    # Late, as in import_number: the count row's lock is held from here to the COMMIT.
+    session.execute(delete(PhoneNumber).where(PhoneNumber.id == number.id))
     session.expunge(number)
     return removed
-
-
-def primary_holders(session: Session, number_id: uuid.UUID) -> list[uuid.UUID]:
-    """The agents whose primary number this is: removing it changes their view."""
-    return list(
-        session.scalars(
-            select(Assignment.agent_id).where(
-                Assignment.number_id == number_id, Assignment.is_primary
-            )
-        )
-    )
 
 
 def parse_destination(text: str) -> str:

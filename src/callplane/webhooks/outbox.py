@@ -12,42 +12,61 @@ the cache (``forget``).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from callplane.core import ids
 from callplane.events.catalog import ALL
-from callplane.events.models import Event
 from callplane.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 _CACHE = "callplane.webhook_subscribers"
+# Core statements, written at once: the ORM's unit of work cost more than they do.
+_INSERT = insert(WebhookDelivery.__table__)  # type: ignore[arg-type]
+_SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+    WebhookEndpoint.enabled
+)
 
 Subscribers = list[tuple[uuid.UUID, list[str]]]
 
 
-def enqueue(session: Session, recorded: Event) -> None:
-    """Queue ``recorded`` (with its id and time set) for every endpoint that wants its type."""
-    for endpoint_id, types in _subscribers(session, recorded.workspace_id):
-        if ALL in types or recorded.type in types:
-            session.add(
-                WebhookDelivery(
-                    id=ids.new_uuid(),
-                    workspace_id=recorded.workspace_id,
-                    endpoint_id=endpoint_id,
-                    event_id=recorded.id,
-                    event_type=recorded.type,
-                    resource_key=resource_key(recorded.resource_ids, recorded.id),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=recorded.created_at,
-                    scheduled_at=recorded.created_at,
-                    created_at=recorded.created_at,
-                    updated_at=recorded.created_at,
-                )
-            )
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event just written: what its deliveries copy."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    type: str
+    resource_ids: list[str]
+    created_at: dt.datetime
+
+
+def enqueue(session: Session, recorded: Recorded) -> None:
+    """Queue ``recorded`` for every endpoint that wants its type."""
+    rows = [
+        {
+            "id": ids.new_uuid(),
+            "workspace_id": recorded.workspace_id,
+            "endpoint_id": endpoint_id,
+            "event_id": recorded.id,
+            "event_type": recorded.type,
+            "resource_key": resource_key(recorded.resource_ids, recorded.id),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": recorded.created_at,
+            "scheduled_at": recorded.created_at,
+            "created_at": recorded.created_at,
+            "updated_at": recorded.created_at,
+        }
+        for endpoint_id, types in _subscribers(session, recorded.workspace_id)
+        if ALL in types or recorded.type in types
+    ]
+    if rows:
+        session.execute(_INSERT, rows)
 
 
 def resource_key(resource_ids: list[str], event_id: uuid.UUID) -> str:
@@ -63,13 +82,10 @@ def forget(session: Session, workspace_id: uuid.UUID) -> None:
 def _subscribers(session: Session, workspace_id: uuid.UUID) -> Subscribers:
     cache: dict[uuid.UUID, Subscribers] = session.info.setdefault(_CACHE, {})
     if workspace_id not in cache:
-        with session.no_autoflush:
-            rows = session.execute(
-                select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-                    WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.enabled
-                )
-            )
-            cache[workspace_id] = [(endpoint_id, list(types)) for endpoint_id, types in rows]
+        rows = session.connection().execute(
+            _SUBSCRIBERS.where(WebhookEndpoint.workspace_id == workspace_id)
+        )
+        cache[workspace_id] = [(endpoint_id, list(types)) for endpoint_id, types in rows]
     return cache[workspace_id]
 
 

@@ -1,26 +1,46 @@
-"""API keys as the native API's authenticator: what ``core.http`` asks of every request."""
+"""API keys as the native API's authenticator: what ``core.http`` asks of every request.
+
+The key is read with one prepared statement on the hot pool (``core.hotdb``), on the event
+loop, before the request's own transaction begins: through the ORM the read cost more Python
+than the write it guarded, and on SQLite it held the write lock while it ran
+(docs/benchmarks.md, writes). Not cached: a revoked key stops working at once, on every server.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 
-from sqlalchemy.orm import Session
-
 from callplane.core.context import Actor
+from callplane.core.errors import Unauthenticated
+from callplane.core.hotdb import HotPool, timestamp_of, uuid_of
+from callplane.core.secrets import hash_api_key
 from callplane.workspaces import service
 from callplane.workspaces.key_usage import KeyUsage
+
+KEY_SQL = (
+    "SELECT workspace_id, id, revoked_at, expires_at, scope"
+    " FROM api_keys WHERE key_hash = :key_hash"
+)
 
 
 class KeyAuthenticator:
     """Bearer tokens checked against the hashed API keys; uses recorded through ``KeyUsage``."""
 
-    def __init__(self, secret: str, usage: KeyUsage) -> None:
+    def __init__(self, secret: str, usage: KeyUsage, pool: HotPool) -> None:
         self._secret = secret
         self._usage = usage
+        self._pool = pool
+        self._key_sql = pool.statement(KEY_SQL)
 
-    def authenticate(self, session: Session, token: str | None, request_id: str) -> Actor:
-        return service.authenticate(session, token, self._secret, request_id)
+    async def authenticate(self, token: str | None, request_id: str) -> Actor:
+        """By the rules of ``service.authenticate``, which the dashboard's sign-in uses."""
+        key_hash = hash_api_key(service.require_token(token), self._secret)
+        row = await self._pool.one(self._key_sql, {"key_hash": key_hash})
+        if row is None:
+            raise Unauthenticated("invalid_api_key", "the API key is not valid")
+        service.check_key_usable(timestamp_of(row[2]), timestamp_of(row[3]))
+        return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id, row[4])
 
     def require_full_scope(self, actor: Actor) -> None:
         service.require_full_scope(actor)
