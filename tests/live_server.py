@@ -33,6 +33,10 @@ def live_server(
         "DATABASE_URL": database_url,
         "CALLPLANE_SECRET_KEY": SECRET,
         "CALLPLANE_LOG_LEVEL": "WARNING",
+        # Several servers share one PostgreSQL of 100 connections with the test process: each
+        # keeps to 24 (16 for requests, 8 on the hot path) unless a test says otherwise.
+        "CALLPLANE_DB_POOL_SIZE": "6",
+        "CALLPLANE_DB_MAX_OVERFLOW": "10",
         **(settings or {}),
     }
     with log_path.open("wb") as log:

@@ -153,11 +153,12 @@ class HotPool:
     async def write(self, sql: str, params: dict[str, Any]) -> Row | None:
         """One statement that writes, committed on its own (autocommit), and its first row.
 
-        On PostgreSQL it is awaited on the event loop's connections, like ``one``, and commits
-        without waiting for the disk (``synchronous_commit`` off: a crash may lose the last
-        fraction of a second of these writes, as SQLite's synchronous=NORMAL may). On SQLite
-        it goes to a worker thread: a writer may wait for the database's one write lock, and
-        on the loop's own connection that wait would stall every other request.
+        On PostgreSQL it is awaited on the event loop's connections, like ``one``, and waits
+        for the disk like any commit: a caller-ID selection is written there too, and a cap
+        must not be forgotten by a crash (not waiting measured no faster for the Twilio replay
+        record, docs/benchmarks.md). On SQLite it goes to a worker thread: a writer may wait
+        for the database's one write lock, and on the loop's own connection that wait would
+        stall every other request.
         """
         if self.postgres:
             return await self.one(sql, params)
@@ -277,15 +278,9 @@ class _LoopReads:
         raise AssertionError("unreachable")
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        # synchronous_commit off: of these statements only ``HotPool.write`` commits anything,
-        # and it then does not wait for the disk (SQLite's synchronous=NORMAL, here): a crash
-        # may lose the last fraction of a second of such records, the write no longer queues
-        # behind every other commit's flush.
-        connection = await psycopg.AsyncConnection.connect(
+        return await psycopg.AsyncConnection.connect(
             self.pool._conninfo, autocommit=True, prepare_threshold=0, connect_timeout=5
         )
-        await connection.execute("SET synchronous_commit = off")
-        return connection
 
     def abandon(self) -> None:
         """Close what this loop held; its loop may be gone, so without awaiting."""
