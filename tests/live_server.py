@@ -34,9 +34,11 @@ def live_server(
         "CALLPLANE_SECRET_KEY": SECRET,
         "CALLPLANE_LOG_LEVEL": "WARNING",
         # Several servers share one PostgreSQL of 100 connections with the test process: each
-        # keeps to 24 (16 for requests, 8 on the hot path) unless a test says otherwise.
+        # keeps to 24 (16 for requests; 4 for the hot path's threads and 4 on its event loop)
+        # unless a test says otherwise.
         "CALLPLANE_DB_POOL_SIZE": "6",
         "CALLPLANE_DB_MAX_OVERFLOW": "10",
+        "CALLPLANE_HOT_PATH_CONNECTIONS": "4",
         **(settings or {}),
     }
     with log_path.open("wb") as log:
