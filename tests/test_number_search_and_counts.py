@@ -242,14 +242,19 @@ def test_without_pg_trgm_the_migration_warns_and_the_search_scans(
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def _assert_pages_match_a_scan(tenant: Tenant, terms: list[str]) -> None:
+def _assert_pages_match_a_scan(
+    tenant: Tenant, terms: list[str], settings: tuple[str, ...] = ()
+) -> None:
     """Every page of a search, in every sort, is the rows a plain scan finds, in its order.
 
     The scan reads the workspace's numbers and tests each with Python's ``in``: no index, no
-    plan. The pages are walked forward from the first and backward from the last.
+    plan. The pages are walked forward from the first and backward from the last, in one
+    transaction that first runs ``settings`` (a PostgreSQL planner setting).
     """
     actor = _actor(tenant)
     with tenant.backend.database.session(write=False) as session:
+        for setting in settings:
+            session.execute(text(setting))
         rows = session.scalars(
             select(PhoneNumber).where(PhoneNumber.workspace_id == actor.workspace_id)
         ).all()
@@ -319,3 +324,23 @@ def test_both_search_plans_find_what_a_scan_finds(
         _assert_pages_match_a_scan(tenant, ["55", "5550", "%", "+1", "628555000"])
     finally:
         event.remove(tenant.backend.database.engine, "before_cursor_execute", watch)
+    if tenant.backend.name == "postgresql":  # the planner chooses: make it take each road
+        _assert_pages_match_a_scan(tenant, ["628555", "0718", "desk"], WALK)
+        _assert_pages_match_a_scan(tenant, ["628555", "0718", "desk"], TRIGRAMS)
+        with tenant.backend.database.session(write=False) as session:
+            for setting in TRIGRAMS:
+                session.execute(text(setting))
+            plan = session.scalars(
+                text("EXPLAIN SELECT id FROM phone_numbers WHERE e164 LIKE '%628555%'")
+            ).all()
+        assert "ix_phone_numbers_e164_trgm" in " ".join(plan)
+
+
+# PostgreSQL's two roads to a search's page: the id (or number) index walked in order, each row
+# tested; or the rows the trigram indexes name, read and sorted.
+WALK = (
+    "SET LOCAL enable_bitmapscan = off",
+    "SET LOCAL enable_seqscan = off",
+    "SET LOCAL enable_sort = off",
+)
+TRIGRAMS = ("SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off")
