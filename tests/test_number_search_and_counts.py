@@ -10,23 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import random
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
-from sqlalchemy import delete, func, select, text, update
+import psycopg
+import pytest
+from alembic import command
+from sqlalchemy import delete, event, func, select, text, update
 
 from callplane.core import ids
 from callplane.core.context import Actor
-from callplane.numbers.browse import COUNT_LIMIT, Window, browse_numbers
+from callplane.core.db import Database, create_db_engine
+from callplane.core.migrate import alembic_config
+from callplane.numbers import search
+from callplane.numbers.browse import COUNT_LIMIT, SORTS, Window, browse_numbers
 from callplane.numbers.models import NumberCount, PhoneNumber
 from callplane.numbers.search import FEW_CANDIDATES
 from callplane.numbers.service import NumberFilters
 from callplane.workspaces.models import Workspace
-from tests.helpers import Tenant
+from tests.conftest import PG_SCHEMA
+from tests.helpers import Backend, Tenant, make_client, make_tenant
 from tests.live_server import live_server
 
 COUNTRIES = ("US", "GB", "")
 STATUSES = ("active", "suspended")
+PAGE = 7
 
 
 def _searched(tenant: Tenant, q: str) -> list[str]:
@@ -184,3 +195,155 @@ def test_a_search_with_many_matches_is_counted_to_the_limit_and_paged_in_order(
     assert (exact.total, exact.total_is_exact) == (len(matching), True)
     listed = tenant.get("/v1/numbers", params={"q": "628555", "limit": 100}).json()["data"]
     assert [n["e164"] for n in listed] == matching[:100]  # imported in order: id order
+
+
+def test_without_pg_trgm_the_migration_warns_and_the_search_scans(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A PostgreSQL without the contrib package: migration 0180 still applies, search still works.
+
+    The extension is made unavailable for real: every statement naming ``pg_trgm`` names an
+    extension that does not exist instead, so the server refuses ``CREATE EXTENSION`` with the
+    error it gives when contrib is not installed, inside the migration's savepoint.
+    """
+    schema = f"{PG_SCHEMA}_no_trgm"
+    base = postgres_url.split("?")[0]
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.execute(f"CREATE SCHEMA {schema}")
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    engine = create_db_engine(url, pool_size=1)
+
+    def without_pg_trgm(*args: Any) -> tuple[str, Any]:
+        statement, parameters = args[2], args[3]
+        return statement.replace("pg_trgm", "pg_trgm_not_installed"), parameters
+
+    event.listen(engine, "before_cursor_execute", without_pg_trgm, retval=True)
+    try:
+        with caplog.at_level(logging.WARNING), engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        assert "pg_trgm could not be created" in caplog.text
+        with engine.connect() as connection:
+            indexes = connection.scalars(
+                text("SELECT indexname FROM pg_indexes WHERE schemaname = :s"), {"s": schema}
+            ).all()
+        assert indexes and not [name for name in indexes if name.endswith("_trgm")]
+        event.remove(engine, "before_cursor_execute", without_pg_trgm)
+        backend = Backend("postgresql", url, Database(engine))
+        with make_client(backend) as client:
+            tenant = make_tenant(backend, client, "no-trgm")
+            test_text_anywhere_in_the_number_or_its_label_is_found(tenant)
+            _assert_pages_match_a_scan(tenant, ["5550", "628555", "0101"])
+    finally:
+        engine.dispose()
+        with psycopg.connect(base, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _assert_pages_match_a_scan(
+    tenant: Tenant, terms: list[str], settings: tuple[str, ...] = ()
+) -> None:
+    """Every page of a search, in every sort, is the rows a plain scan finds, in its order.
+
+    The scan reads the workspace's numbers and tests each with Python's ``in``: no index, no
+    plan. The pages are walked forward from the first and backward from the last, in one
+    transaction that first runs ``settings`` (a PostgreSQL planner setting).
+    """
+    actor = _actor(tenant)
+    with tenant.backend.database.session(write=False) as session:
+        for setting in settings:
+            session.execute(text(setting))
+        rows = session.scalars(
+            select(PhoneNumber).where(PhoneNumber.workspace_id == actor.workspace_id)
+        ).all()
+        for term, sort in itertools.product(terms, SORTS):
+            found = [
+                n for n in rows if term in n.e164 or term.lower() in (n.friendly_name or "").lower()
+            ]
+            key = (lambda n: n.e164) if sort.endswith("number") else (lambda n: n.id)
+            expected = [n.e164 for n in sorted(found, key=key, reverse=sort.startswith("-"))]
+            filters = NumberFilters(q=term)
+            pages, window = [], Window()
+            while True:
+                page = browse_numbers(session, actor, filters, sort=sort, window=window, limit=PAGE)
+                pages += [v.number.e164 for v in page.items]
+                if page.next_key is None:
+                    break
+                window = Window(after=page.next_key)
+            assert pages == expected, (term, sort)
+            assert page.total == min(len(expected), COUNT_LIMIT + 1), (term, sort)
+            backwards, window = [], Window(last=True)
+            while True:
+                page = browse_numbers(session, actor, filters, sort=sort, window=window, limit=PAGE)
+                backwards = [v.number.e164 for v in page.items] + backwards
+                if page.previous_key is None:
+                    break
+                window = Window(before=page.previous_key)
+            assert backwards == expected, (term, sort)
+            exact = browse_numbers(
+                session, actor, filters, sort=sort, window=Window(), limit=1, count_limit=None
+            )
+            assert (exact.total, exact.total_is_exact) == (len(expected), True)
+
+
+def test_both_search_plans_find_what_a_scan_finds(
+    tenant: Tenant, other_tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dense term (walked in id order) and a sparse one (read from the index) alike.
+
+    The threshold between the plans is lowered so that a small inventory has terms on both
+    sides of it; the statements are watched to check which plan each term got.
+    """
+    monkeypatch.setattr(search, "FEW_CANDIDATES", 20)
+    dense = [f"+1628555{n:04d}" for n in range(0, 2000, 37)]  # 55 numbers
+    sparse = ["+442071838750", "+442071838751", "+16502071838"]
+    labelled = {"+16505550000": "Front DESK", "+16505550001": "desk 2", "+16505550002": None}
+    numbers = [{"e164": e} for e in dense + sparse] + [
+        {"e164": e, "friendly_name": label} for e, label in labelled.items()
+    ]
+    random.Random(5).shuffle(numbers)  # creation order is not number order
+    assert tenant.post("/v1/numbers/batch", {"numbers": numbers}).is_success
+    others = [{"e164": f"+1628555{n:04d}"} for n in range(1, 2000, 37)]
+    assert other_tenant.post("/v1/numbers/batch", {"numbers": others}).is_success
+    statements: list[str] = []
+
+    def watch(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(tenant.backend.database.engine, "before_cursor_execute", watch)
+    try:
+        for term, walked in (("628555", True), ("0718", False), ("desk", False)):
+            statements.clear()
+            _assert_pages_match_a_scan(tenant, [term])
+            pages = [s for s in statements if "ORDER BY" in s and "LIMIT" in s]
+            assert pages
+            if tenant.backend.name == "sqlite":  # in number order, always the candidates
+                by_id = [s for s in pages if "ORDER BY phone_numbers.id" in s]
+                assert by_id and len(by_id) < len(pages)
+                assert all(("phone_numbers_search" not in s) == walked for s in by_id), term
+                assert all("phone_numbers_search" in s for s in pages if s not in by_id)
+        _assert_pages_match_a_scan(tenant, ["55", "5550", "%", "+1", "628555000"])
+    finally:
+        event.remove(tenant.backend.database.engine, "before_cursor_execute", watch)
+    if tenant.backend.name == "postgresql":  # the planner chooses: make it take each road
+        _assert_pages_match_a_scan(tenant, ["628555", "0718", "desk"], WALK)
+        _assert_pages_match_a_scan(tenant, ["628555", "0718", "desk"], TRIGRAMS)
+        with tenant.backend.database.session(write=False) as session:
+            for setting in TRIGRAMS:
+                session.execute(text(setting))
+            plan = session.scalars(
+                text("EXPLAIN SELECT id FROM phone_numbers WHERE e164 LIKE '%628555%'")
+            ).all()
+        assert "ix_phone_numbers_e164_trgm" in " ".join(plan)
+
+
+# PostgreSQL's two roads to a search's page: the id (or number) index walked in order, each row
+# tested; or the rows the trigram indexes name, read and sorted.
+WALK = (
+    "SET LOCAL enable_bitmapscan = off",
+    "SET LOCAL enable_seqscan = off",
+    "SET LOCAL enable_sort = off",
+)
+TRIGRAMS = ("SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off")

