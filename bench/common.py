@@ -252,13 +252,23 @@ class Server:
 
 
 @contextmanager
-def server(url: str, secret: str, tmp: Path, name: str = "server") -> Iterator[Server]:
-    """``callplane serve --no-migrate`` (1 worker) on a free port; always stopped."""
+def server(
+    url: str,
+    secret: str,
+    tmp: Path,
+    name: str = "server",
+    settings: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """``callplane serve --no-migrate`` (1 worker) on a free port; always stopped.
+
+    ``settings``: more CALLPLANE_* environment variables for this server.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "CALLPLANE_SECRET_KEY": secret,
         "CALLPLANE_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     log_path = tmp / f"{name}.log"
     with serve(env, ["--no-migrate"], log_path) as running:

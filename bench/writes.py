@@ -38,7 +38,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +62,11 @@ from common import (
     replace_section,
     require_wrk,
     run_wrk,
+    server,
     setup_workspace,
     source_state,
     temp_dir,
 )
-from import_and_list import ROOT, wait_until_healthy
 
 SCHEMA = "callplane_bench_writes"
 START, END = "<!-- bench:writes:start -->", "<!-- bench:writes:end -->"
@@ -108,32 +107,8 @@ end
 """
 
 
-@contextmanager
-def callplane(url: str, secret: str, tmp: Path, port: int) -> Iterator[Any]:
-    """``callplane serve --no-migrate`` (1 worker, no background workers) on ``port``."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CALLPLANE_SECRET_KEY": secret,
-        "CALLPLANE_LOG_LEVEL": "WARNING",
-        "CALLPLANE_RELEASE_WORKER": "false",
-        "CALLPLANE_WEBHOOKS_WORKER": "false",
-    }
-    cmd = [sys.executable, "-m", "callplane", "serve", "--no-migrate", "--port", str(port)]
-    log_path = tmp / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(proc, base, log_path)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+# The webhook outbox is written with each change; nothing is sent meanwhile.
+BACKGROUND_OFF = {"CALLPLANE_RELEASE_WORKER": "false", "CALLPLANE_WEBHOOKS_WORKER": "false"}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -255,7 +230,8 @@ def run(backend: str, args: argparse.Namespace) -> Row:
             # Half with the agent (for the unassigns), half without (assigns and deletes).
             rows = [NumberRow(e, agent_id if i % 2 else None) for i, e in enumerate(preload)]
             load_numbers(url, workspace_id, rows)
-            with callplane(url, secret, tmp, args.port) as (base, pid):
+            with server(url, secret, tmp, settings=BACKGROUND_OFF) as running:
+                base, pid = running.base, running.pid
                 httpx2.post(
                     f"{base}/v1/webhook-endpoints",
                     json={"url": "https://hooks.bench.example/in"},
@@ -354,7 +330,6 @@ def main() -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--port", type=int, default=18400)
     parser.add_argument("--max-rate", type=float, default=2500, help="items per second ready")
     parser.add_argument("--preload", type=int, default=100_000, help="numbers loaded first")
     parser.add_argument("--profile-seconds", type=float, default=0, help="py-spy instead")

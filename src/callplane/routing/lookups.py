@@ -23,12 +23,11 @@ from dataclasses import dataclass
 
 from callplane.core.context import Actor
 from callplane.core.crypto import open_stored
-from callplane.core.errors import Unauthenticated
-from callplane.core.hotdb import HotPool, Row, json_of, timestamp_of, uuid_of
+from callplane.core.hotdb import HotPool, Row, json_of, uuid_of
 from callplane.core.secrets import hash_api_key
 from callplane.reputation.health import DEFAULT_POLICY
 from callplane.routing.service import AgentFacts, AgentRoute, InboundRoute
-from callplane.workspaces.service import check_key_usable
+from callplane.workspaces.authenticator import KEY_COLUMNS, KEY_COLUMNS_SQL, key_actor
 
 _ROUTE_COLUMNS = """
     n.id, n.e164, n.status, n.allowed_inbound_countries, n.fallback_action,
@@ -36,17 +35,23 @@ _ROUTE_COLUMNS = """
     a.id, a.name, a.type, a.persona, a.instructions, a.voice, a.language, a.webhook_url,
     a.voicemail_action, a.stream_url, a.archived_at
 """
-_ROUTE_JOINS = """
-    LEFT JOIN phone_numbers n ON n.workspace_id = w.id AND n.e164 = :e164
+
+
+def _route_joins(e164: str) -> str:
+    """The number ``e164`` (an expression) of workspace ``w``, its inbound agent."""
+    return f"""
+    LEFT JOIN phone_numbers n ON n.workspace_id = w.id AND n.e164 = {e164}
     LEFT JOIN assignments s ON s.number_id = n.id AND s.direction = 'inbound'
     LEFT JOIN agents a ON a.id = s.agent_id
 """
+
+
 # The key, and the number in the key's workspace (NULLs when the number is not there).
 RESOLVE_SQL = f"""
-SELECT k.workspace_id, k.id, k.revoked_at, k.expires_at, k.scope, {_ROUTE_COLUMNS}
+SELECT {KEY_COLUMNS_SQL}, {_ROUTE_COLUMNS}
 FROM api_keys k
 JOIN workspaces w ON w.id = k.workspace_id
-{_ROUTE_JOINS}
+{_route_joins(":e164")}
 WHERE k.key_hash = :key_hash
 """  # noqa: S608 - constant fragments; values are bound parameters
 # PostgreSQL: statements of coalesced resolutions out at once. Two keep the event loop busy
@@ -56,30 +61,28 @@ COALESCED_READS = 2
 # PostgreSQL: RESOLVE_SQL for many (key, number) pairs at once; row i answers pair i (no row:
 # the key is not valid).
 RESOLVE_MANY_SQL = f"""
-SELECT q.i, k.workspace_id, k.id, k.revoked_at, k.expires_at, k.scope, {_ROUTE_COLUMNS}
+SELECT q.i, {KEY_COLUMNS_SQL}, {_ROUTE_COLUMNS}
 FROM unnest(%(key_hashes)s::text[], %(numbers)s::text[]) WITH ORDINALITY AS q(key_hash, e164, i)
 JOIN api_keys k ON k.key_hash = q.key_hash
 JOIN workspaces w ON w.id = k.workspace_id
-LEFT JOIN phone_numbers n ON n.workspace_id = w.id AND n.e164 = q.e164
-LEFT JOIN assignments s ON s.number_id = n.id AND s.direction = 'inbound'
-LEFT JOIN agents a ON a.id = s.agent_id
+{_route_joins("q.e164")}
 """  # noqa: S608 - constant fragments; values are bound parameters
 # The key, an agent of the key's workspace (NULLs when there is no such agent), and the
 # workspace's caller-ID policy (NULLs: the defaults).
-AGENT_SQL = """
-SELECT k.workspace_id, k.id, k.revoked_at, k.expires_at, k.scope,
+AGENT_SQL = f"""
+SELECT {KEY_COLUMNS_SQL},
   a.id, a.type, a.archived_at, a.outbound_strategy, a.allowed_outbound_countries,
   a.when_all_benched, p.warming_daily_caps, p.sticky_window_hours
 FROM api_keys k
 LEFT JOIN agents a ON a.workspace_id = k.workspace_id AND a.id = :agent_id
 LEFT JOIN caller_id_policies p ON p.workspace_id = k.workspace_id
 WHERE k.key_hash = :key_hash
-"""
+"""  # noqa: S608 - constant fragments; values are bound parameters
 # The workspace's Twilio settings, and the dialed number in it.
 TWILIO_SQL = f"""
 SELECT w.twilio_auth_token, {_ROUTE_COLUMNS}
 FROM workspaces w
-{_ROUTE_JOINS}
+{_route_joins(":e164")}
 WHERE w.id = :workspace_id
 """  # noqa: S608 - constant fragments; values are bound parameters
 
@@ -188,15 +191,11 @@ class RouteLookups:
         )
 
 
-KEY_COLUMNS = 5  # workspace id, id, revoked_at, expires_at, scope: the rules of authenticate()
-
-
 def _authenticated(row: Row | None, request_id: str) -> tuple[Actor, Row]:
-    """The actor of a row that starts with the key's columns, by the rules of ``authenticate``."""
-    if row is None:
-        raise Unauthenticated("invalid_api_key", "the API key is not valid")
-    check_key_usable(timestamp_of(row[2]), timestamp_of(row[3]))
-    return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id, row[4]), row
+    """The key's actor, and the row (whose key columns are then known to be there)."""
+    actor = key_actor(row, request_id)
+    assert row is not None  # key_actor refuses a missing key
+    return actor, row
 
 
 class _Coalesced:

@@ -13,15 +13,24 @@ from functools import partial
 
 from callplane.core.context import Actor
 from callplane.core.errors import Unauthenticated
-from callplane.core.hotdb import HotPool, timestamp_of, uuid_of
+from callplane.core.hotdb import HotPool, Row, timestamp_of, uuid_of
 from callplane.core.secrets import hash_api_key
 from callplane.workspaces import service
 from callplane.workspaces.key_usage import KeyUsage
 
-KEY_SQL = (
-    "SELECT workspace_id, id, revoked_at, expires_at, scope"
-    " FROM api_keys WHERE key_hash = :key_hash"
-)
+# The key's columns, first in every hot-path statement that authenticates (``key_actor``).
+KEY_COLUMNS_SQL = "k.workspace_id, k.id, k.revoked_at, k.expires_at, k.scope"
+KEY_COLUMNS = 5
+KEY_SQL = f"SELECT {KEY_COLUMNS_SQL} FROM api_keys k WHERE k.key_hash = :key_hash"  # noqa: S608
+
+
+def key_actor(row: Row | None, request_id: str) -> Actor:
+    """The actor of a row that starts with ``KEY_COLUMNS_SQL``, by the rules of
+    ``service.authenticate`` (which the dashboard's sign-in uses through the ORM)."""
+    if row is None:
+        raise Unauthenticated("invalid_api_key", "the API key is not valid")
+    service.check_key_usable(timestamp_of(row[2]), timestamp_of(row[3]))
+    return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id, row[4])
 
 
 class KeyAuthenticator:
@@ -34,13 +43,8 @@ class KeyAuthenticator:
         self._key_sql = pool.statement(KEY_SQL)
 
     async def authenticate(self, token: str | None, request_id: str) -> Actor:
-        """By the rules of ``service.authenticate``, which the dashboard's sign-in uses."""
         key_hash = hash_api_key(service.require_token(token), self._secret)
-        row = await self._pool.one(self._key_sql, {"key_hash": key_hash})
-        if row is None:
-            raise Unauthenticated("invalid_api_key", "the API key is not valid")
-        service.check_key_usable(timestamp_of(row[2]), timestamp_of(row[3]))
-        return Actor(uuid_of(row[0]), uuid_of(row[1]), request_id, row[4])
+        return key_actor(await self._pool.one(self._key_sql, {"key_hash": key_hash}), request_id)
 
     def require_full_scope(self, actor: Actor) -> None:
         service.require_full_scope(actor)
