@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2 as httpx
 import pytest
 from sqlalchemy import text
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from callplane.compat.truedy import PREFIX as TRUEDY
 from callplane.core import ids
 from callplane.core.context import Actor
+from callplane.core.workers import every
 from callplane.idempotency import service as idempotency
 from callplane.workspaces.service import create_key
 from tests.helpers import SECRET, Tenant, error_code
@@ -288,7 +290,10 @@ def test_the_server_prunes_expired_keys_by_itself(tenant: Tenant) -> None:
         )
 
     async def run_briefly() -> None:
-        task = asyncio.create_task(idempotency.prune_every(tenant.backend.database, 0.01))
+        database = tenant.backend.database
+        task = asyncio.create_task(
+            every(0.01, lambda: anyio.to_thread.run_sync(idempotency.prune, database), "pruning")
+        )
         for _ in range(200):
             await asyncio.sleep(0.01)
             if count(tenant, "SELECT count(*) FROM idempotency_keys") == 1:

@@ -29,7 +29,7 @@ from callplane.core.middleware import (
 )
 from callplane.core.openapi import declare_errors
 from callplane.core.ratelimit import build_rate_limiter
-from callplane.core.workers import BackgroundWorker
+from callplane.core.workers import BackgroundWorker, every
 from callplane.events.router import router as events_router
 from callplane.idempotency import service as idempotency
 from callplane.numbers.router import router as numbers_router
@@ -113,11 +113,29 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         for worker in workers:
             worker.start()
         pruning = (
-            asyncio.create_task(caller_ids.prune_every(PRUNE_SECONDS)),
-            asyncio.create_task(idempotency.prune_every(database, PRUNE_SECONDS)),
-            asyncio.create_task(call_legs.prune_every(PRUNE_SECONDS)),
             asyncio.create_task(
-                reputation.apply_due_changes_every(database, HEALTH_CHANGES_SECONDS)
+                every(PRUNE_SECONDS, caller_ids.prune, "pruning old caller-ID selections")
+            ),
+            asyncio.create_task(
+                every(
+                    PRUNE_SECONDS,
+                    lambda: anyio.to_thread.run_sync(idempotency.prune, database),
+                    "pruning expired idempotency keys",
+                )
+            ),
+            asyncio.create_task(
+                every(
+                    PRUNE_SECONDS,
+                    lambda: anyio.to_thread.run_sync(call_legs.prune),
+                    "pruning Twilio call legs",
+                )
+            ),
+            asyncio.create_task(
+                every(
+                    HEALTH_CHANGES_SECONDS,
+                    lambda: anyio.to_thread.run_sync(reputation.apply_due_changes, database),
+                    "applying due caller-ID health changes",
+                )
             ),
         )
         try:

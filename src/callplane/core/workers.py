@@ -2,14 +2,16 @@
 
 The release worker and the webhook delivery worker share this: a failed pass (a database
 restart, a bug on one row) is logged and tried again, never fatal, and an idle pass waits
-``poll_seconds`` before the next.
+``poll_seconds`` before the next. The server's timers (pruning, health changes falling due)
+are ``every``: the same rule, as a task on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 log = logging.getLogger("callplane.workers")
@@ -25,6 +27,16 @@ def poll(stop: threading.Event, poll_seconds: float, work: Callable[[], int], na
             worked = 0
         if not worked:
             stop.wait(poll_seconds)
+
+
+async def every(seconds: float, work: Callable[[], Awaitable[object]], name: str) -> None:
+    """Await ``work`` every ``seconds`` for as long as the task runs; a failure is logged."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await work()
+        except Exception:
+            log.warning("%s failed; trying again in %s s", name, seconds, exc_info=True)
 
 
 class Runs(Protocol):

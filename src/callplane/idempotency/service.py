@@ -15,24 +15,19 @@ answered with its replay.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
-import logging
 import re
 import uuid
 from dataclasses import dataclass
 
-import anyio.to_thread
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from callplane.core.db import Database, utcnow
 from callplane.core.errors import Conflict, InvalidInput
 from callplane.idempotency.models import IdempotencyKey
-
-log = logging.getLogger("callplane.idempotency")
 
 TTL = dt.timedelta(hours=24)
 PRUNE_BATCH = 1000
@@ -155,16 +150,6 @@ def prune(database: Database, now: dt.datetime | None = None) -> int:
         pruned += len(batch)
         if len(batch) < PRUNE_BATCH:
             return pruned
-
-
-async def prune_every(database: Database, seconds: float) -> None:
-    """Prune outside the requests, for as long as the server runs."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await anyio.to_thread.run_sync(prune, database)
-        except Exception:
-            log.warning("pruning expired idempotency keys failed", exc_info=True)
 
 
 def _hold(session: Session, scope: Scope, key: str) -> None:

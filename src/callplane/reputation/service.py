@@ -7,15 +7,12 @@ half of it. Every change of state is an audit event (``number.health_changed``).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from anyio import to_thread
 from sqlalchemy import CompoundSelect, case, func, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -36,7 +33,6 @@ from callplane.workspaces.models import Workspace
 
 POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(Policy))
 HEALTH_EVENT = "number.health_changed"
-log = logging.getLogger("callplane.reputation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,16 +254,6 @@ def apply_due_changes(database: Database) -> int:
                 verdict = health.judge(_standing(number), figures.recent, policy, now)
                 changed += _apply(session, actor, number, verdict, now)
     return changed
-
-
-async def apply_due_changes_every(database: Database, seconds: float) -> None:
-    """``apply_due_changes`` outside the requests, for as long as the server runs."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await to_thread.run_sync(apply_due_changes, database)
-        except Exception:
-            log.warning("applying due caller-ID health changes failed", exc_info=True)
 
 
 def _due(column: InstrumentedAttribute[uuid.UUID], now: dt.datetime) -> CompoundSelect[Any]:

@@ -13,19 +13,15 @@ then the statement itself treats them as gone.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 import uuid
 
-import anyio
 from sqlalchemy import ForeignKey, Index, String, delete, select, tuple_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callplane.core.db import Base, Database, utcnow
 from callplane.core.hotdb import HotPool
 
-log = logging.getLogger("callplane.routing")
 PRUNE_BATCH = 1000
 
 
@@ -93,12 +89,3 @@ class CallLegs:
             pruned += count
             if count < PRUNE_BATCH:
                 return pruned
-
-    async def prune_every(self, seconds: float) -> None:
-        """``prune`` outside the requests, for as long as the server runs."""
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await anyio.to_thread.run_sync(self.prune)
-            except Exception:
-                log.warning("pruning Twilio call legs failed", exc_info=True)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import math
 import random
 import time
@@ -60,7 +59,6 @@ from callplane.numbers.service import NumberView
 from callplane.reputation.health import warming_cap
 from callplane.routing.service import AgentFacts
 
-log = logging.getLogger("callplane.routing")
 MAX_PASSES = 1_000  # a pass takes a number, marks one as capped, or finds all busy
 BUSY_SECONDS = 5.0  # how long a selection retries while every free number is in use
 # A deadlock with a concurrent writer (e.g. an attach locking the agent, then the number)
@@ -413,15 +411,6 @@ class CallerIdSelector:
                 },
             )
         )
-
-    async def prune_every(self, seconds: float) -> None:
-        """Prune outside the requests, for as long as the server runs."""
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await self.prune()
-            except Exception:
-                log.warning("pruning old caller-ID selections failed", exc_info=True)
 
     def _passes(self, db: HotConnection, work: _Pass) -> Selection:
         """Passes in one thread while they make progress (a number marked capped, a deadlock
