@@ -90,7 +90,7 @@ def views(session: Session, numbers: Sequence[PhoneNumber]) -> list[NumberView]:
 
 
 def view(session: Session, number: PhoneNumber) -> NumberView:
-    return views(session, [number])[0]
+    return view_with(number, assignments_of(session, number.id))
 
 
 def assignments_of(session: Session, number_id: uuid.UUID) -> list[Assignment]:
