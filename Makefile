@@ -30,7 +30,7 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 pytest: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The documentation site, into site/ (the reference pages are made from the code meanwhile).
 docs: $(VENV)/.installed-test

@@ -99,8 +99,18 @@ def other_tenant(backend: Backend, tenant: Tenant) -> Tenant:
     return make_tenant(backend, tenant.client, "workspace-b")
 
 
+def _uses_postgresql(item: pytest.Item) -> bool:
+    parameters = item.nodeid.partition("[")[2]
+    return "postgresql" in parameters or "postgres_url" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of PostgreSQL's locking have no SQLite variant: drop it rather than skip it."""
+    """Tests of PostgreSQL's locking have no SQLite variant: drop it rather than skip it.
+
+    Under pytest-xdist (``make test`` runs two workers) every PostgreSQL test goes to one
+    worker, one after another: two-server race tests and fifty-thread tests each take half of
+    the server's 100 connections, and two of them at once would be refused connections.
+    """
     dropped = [
         item
         for item in items
@@ -109,3 +119,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
+    for item in items:
+        if _uses_postgresql(item):
+            item.add_marker(pytest.mark.xdist_group("postgresql"))

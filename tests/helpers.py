@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +11,7 @@ import httpx2
 from fastapi.testclient import TestClient
 
 from callplane.app import create_app
+from callplane.commands import output
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import Database
@@ -104,3 +107,19 @@ def make_tenant(backend: Backend, client: TestClient, name: str) -> Tenant:
 
 def error_code(response: httpx2.Response) -> str:
     return str(response.json()["error"]["code"])
+
+
+@contextmanager
+def wide_cli_tables() -> Iterator[None]:
+    """Print the CLI's tables 250 columns wide, so that no id is cut short with an ellipsis.
+
+    Rich fixes a console's width when ``callplane.commands.output`` is imported, from
+    ``COLUMNS`` if it is set (pytest-xdist's workers set it to 80): a ``COLUMNS`` handed to
+    ``CliRunner`` later changes nothing.
+    """
+    widths = output.console.width, output.errors.width
+    output.console.width = output.errors.width = 250
+    try:
+        yield
+    finally:
+        output.console.width, output.errors.width = widths

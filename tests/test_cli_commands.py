@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from callplane.cli import app
 from callplane.commands.exit_codes import ExitCode
 from callplane.settings import get_settings
-from tests.helpers import SECRET, Backend, Tenant
+from tests.helpers import SECRET, Backend, Tenant, wide_cli_tables
 from tests.live_server import free_port, live_server
 
 
@@ -24,11 +24,10 @@ from tests.live_server import free_port, live_server
 def server(backend: Backend, tenant: Tenant, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of a shell pointed at a live server with the tenant's key."""
     get_settings.cache_clear()  # the admin commands read DATABASE_URL afresh
-    with live_server(backend.url, tmp_path / "server.log") as base_url:
+    with wide_cli_tables(), live_server(backend.url, tmp_path / "server.log") as base_url:
         yield {
             "CALLPLANE_URL": base_url,
             "CALLPLANE_API_KEY": tenant.key,
-            "COLUMNS": "250",
             "DATABASE_URL": backend.url,
             "CALLPLANE_SECRET_KEY": SECRET,
         }
@@ -150,9 +149,9 @@ def test_each_way_to_fail_has_its_own_exit_code(server: dict[str, str], tmp_path
 def database_env(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
     monkeypatch.setenv("DATABASE_URL", backend.url)
     monkeypatch.setenv("CALLPLANE_SECRET_KEY", SECRET)
-    monkeypatch.setenv("COLUMNS", "250")
     get_settings.cache_clear()
-    yield backend
+    with wide_cli_tables():
+        yield backend
     get_settings.cache_clear()
 
 

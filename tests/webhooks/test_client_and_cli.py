@@ -21,7 +21,7 @@ from callplane.client import AsyncClient, NotFound, ValidationError
 from callplane.commands.exit_codes import ExitCode
 from callplane.settings import get_settings
 from tests.client_support import client_for
-from tests.helpers import SECRET, Backend, Tenant, settings_for
+from tests.helpers import SECRET, Backend, Tenant, settings_for, wide_cli_tables
 from tests.live_server import live_server
 from tests.webhooks.support import Receiver, worker_for
 
@@ -109,11 +109,10 @@ def server(backend: Backend, hooks: Tenant, tmp_path: Path) -> Iterator[dict[str
         "CALLPLANE_WEBHOOKS_ALLOW_HTTP": "true",
         "CALLPLANE_WEBHOOKS_POLL_SECONDS": "0.1",
     }
-    with live_server(backend.url, tmp_path / "server.log", extra) as base_url:
+    with wide_cli_tables(), live_server(backend.url, tmp_path / "server.log", extra) as base_url:
         yield {
             "CALLPLANE_URL": base_url,
             "CALLPLANE_API_KEY": hooks.key,
-            "COLUMNS": "250",
             "DATABASE_URL": backend.url,
             "CALLPLANE_SECRET_KEY": SECRET,
         }
