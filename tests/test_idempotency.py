@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 import anyio
 import httpx2 as httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from callplane.compat.truedy import PREFIX as TRUEDY
 from callplane.core import ids
@@ -464,3 +465,31 @@ def _wait_for_advisory_lock(tenant: Tenant, key: str) -> None:
             return
         time.sleep(0.005)
     raise AssertionError(f"the request with key {key} never took its lock")
+
+
+def test_the_native_writes_commit_in_the_call_that_ran_their_endpoint(tenant: Tenant) -> None:
+    """Create, assign, unassign, delete: each COMMIT runs inside ``IdempotentRoute``'s wrapper
+    of the endpoint, in its worker thread, not in a second hop after it returned (on SQLite
+    the write lock stayed taken meanwhile; docs/benchmarks.md, writes)."""
+    agent = tenant.agent("inbound")["id"]
+    in_wrapper: list[bool] = []
+
+    def on_commit(_connection: object) -> None:
+        frame, names = sys._getframe(), set()
+        while frame is not None:
+            names.add(frame.f_code.co_qualname)
+            frame = frame.f_back  # type: ignore[assignment]
+        in_wrapper.append("_committing.<locals>.run" in names)
+
+    engine = tenant.backend.database.engine
+    event.listen(engine, "commit", on_commit)
+    try:
+        assert tenant.post("/v1/numbers", {"e164": "+16285550190"}).status_code == 201
+        assign = {"number_id": "+16285550190", "agent_id": agent, "assignment_type": "inbound"}
+        assert tenant.post("/v1/numbers/assign", assign).status_code == 200
+        unassign = {"number_id": "+16285550190", "assignment_type": "inbound"}
+        assert tenant.post("/v1/numbers/unassign", unassign).status_code == 200
+        assert tenant.delete("/v1/numbers/+16285550190").status_code == 200
+    finally:
+        event.remove(engine, "commit", on_commit)
+    assert in_wrapper == [True] * 4

@@ -9,6 +9,7 @@ SQL update, a workspace's cascade, concurrent writers) and compare with the rows
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -20,6 +21,7 @@ import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy.orm import Session
 
 from callplane.core import ids
 from callplane.core.context import Actor
@@ -29,7 +31,7 @@ from callplane.numbers import search
 from callplane.numbers.browse import COUNT_LIMIT, SORTS, Window, browse_numbers
 from callplane.numbers.models import NumberCount, PhoneNumber
 from callplane.numbers.search import FEW_CANDIDATES
-from callplane.numbers.service import NumberFilters
+from callplane.numbers.service import NumberFilters, NumberInput, delete_number, import_number
 from callplane.workspaces.models import Workspace
 from tests.conftest import PG_SCHEMA
 from tests.helpers import Backend, Tenant, make_client, make_tenant
@@ -38,6 +40,7 @@ from tests.live_server import live_server
 COUNTRIES = ("US", "GB", "")
 STATUSES = ("active", "suspended")
 PAGE = 7
+COUNT_SHARDS = 32  # migration 0195: a PostgreSQL connection counts into pg_backend_pid() % 32
 
 
 def _searched(tenant: Tenant, q: str) -> list[str]:
@@ -170,6 +173,42 @@ def test_concurrent_writers_leave_exact_totals(tenant: Tenant, tmp_path: Path) -
     _assert_totals_match_rows(tenant)
     with tenant.backend.database.session(write=False) as session:
         assert session.scalar(text("SELECT count(*) FROM phone_numbers")) == 12 * 40
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_creates_and_deletes_in_one_count_do_not_wait_for_each_others_commit(
+    tenant: Tenant,
+) -> None:
+    """Two transactions on connections of different count shards (migration 0195) each create
+    and delete a number of the same (workspace, country, status), neither committed: neither
+    waits for the other's lock (one kept count row made the second wait until the first's
+    COMMIT; here a 2 s lock wait fails), and the summed totals are exact after both commit."""
+    present = ["+16285570001", "+16285570002"]
+    tenant.post("/v1/numbers/batch", {"numbers": [{"e164": e} for e in present]})
+    actor, database = _actor(tenant), tenant.backend.database
+    with contextlib.ExitStack() as stack:
+        by_shard: dict[int, Session] = {}
+        for _ in range(8):  # a pool's connections; two of different shards, all but surely
+            session = stack.enter_context(database.session(write=True))
+            shard = session.scalar(text("SELECT pg_backend_pid() % :n"), {"n": COUNT_SHARDS})
+            by_shard.setdefault(int(shard or 0), session)
+            if len(by_shard) == 2:
+                break
+        writers = list(by_shard.values())
+        assert len(writers) == 2
+        for session in writers:
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        for index, session in enumerate(writers):
+            import_number(session, actor, NumberInput(f"+1628557010{index}"))
+            delete_number(session, actor, present[index])
+        for session in writers:
+            session.commit()
+    _assert_totals_match_rows(tenant)
+    with database.session(write=False) as session:
+        shards = select(func.count(NumberCount.shard.distinct())).where(
+            NumberCount.workspace_id == actor.workspace_id
+        )
+        assert (session.scalar(shards) or 0) >= 2
 
 
 def test_a_search_with_many_matches_is_counted_to_the_limit_and_paged_in_order(

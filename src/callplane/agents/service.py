@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Uuid, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from callplane.agents.models import Agent
@@ -17,7 +17,7 @@ from callplane.core.context import Actor
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict, InvalidInput, not_found
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
-from callplane.core.tenancy import scoped
+from callplane.core.tenancy import scoped, scoped_once
 from callplane.core.versioning import bump_table
 from callplane.events import service as events
 
@@ -44,15 +44,23 @@ class AgentView:
     primary_number_id: uuid.UUID | None
 
 
+# get_agent's statements, built once (every assign starts here), by the lock they take.
+_BY_ID = scoped_once(Agent).where(Agent.id == bindparam("agent_id", type_=Uuid()))
+_ONE = {
+    None: _BY_ID,
+    "update": _BY_ID.with_for_update(),
+    "share": _BY_ID.with_for_update(read=True),
+}
+
+
 def get_agent(
     session: Session, actor: Actor, ref: str, *, lock: bool = False, shared: bool = False
 ) -> Agent:
     """``lock``: FOR UPDATE, or with ``shared`` FOR SHARE (PostgreSQL; SQLite has one writer)."""
     agent_id = ids.parse("agent", ref)
-    query = scoped(Agent, actor.workspace_id).where(Agent.id == agent_id)
-    if lock:
-        query = query.with_for_update(read=shared)
-    agent = session.scalar(query) if agent_id else None
+    statement = _ONE["update" if lock and not shared else "share" if lock else None]
+    values = {"workspace_id": actor.workspace_id, "agent_id": agent_id}
+    agent = session.scalar(statement, values) if agent_id else None
     if agent is None:
         raise not_found("agent", ref)
     return agent

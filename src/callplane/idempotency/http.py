@@ -154,13 +154,18 @@ def _committing(call: Callable[..., Any]) -> Callable[..., Any]:
 class IdempotentRoute(APIRoute):
     """Runs a route and, when it holds an idempotency key, keeps or replays the answer.
 
-    Its synchronous endpoints commit in their own worker thread (``_committing``).
+    Its synchronous endpoints commit in their own worker thread (``_committing``). The
+    endpoint is wrapped before FastAPI reads it: a router's ``include_router`` builds the
+    route's dependant anew from the endpoint, so a wrapper set on ``self.dependant`` later
+    would not be the one that runs.
     """
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _committing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        call = self.dependant.call
-        if call is not None and not inspect.iscoroutinefunction(call):
-            self.dependant.call = _committing(call)
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

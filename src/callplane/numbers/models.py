@@ -4,7 +4,15 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callplane.core.db import Base, JSONType, Timestamped, uuid_pk
@@ -110,9 +118,13 @@ class PhoneNumber(Versioned, Timestamped, Base):
 class NumberCount(Base):
     """How many numbers a workspace has in one (country, status): the numbers list's totals.
 
-    Kept by database triggers (migration 0180) in the very transaction that inserts, deletes
-    or moves a number, whatever code path does it, so the total is exact without counting a
-    million rows. ``country_code`` is '' for numbers without a country.
+    Kept by database triggers (migrations 0180, 0195) in the very transaction that inserts,
+    deletes or moves a number, whatever code path does it, so the total is exact without
+    counting a million rows. ``country_code`` is '' for numbers without a country.
+
+    A count is the sum of its ``shard`` rows: on PostgreSQL each connection adds to its own
+    shard, so that concurrent creates and deletes do not queue on one row's lock until COMMIT
+    (a shard alone may be negative). SQLite, one writer at a time, keeps shard 0 only.
     """
 
     __tablename__ = "number_counts"
@@ -122,6 +134,7 @@ class NumberCount(Base):
     )
     country_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
     total: Mapped[int]
 
 

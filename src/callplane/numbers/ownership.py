@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from callplane.assignments.models import Assignment
@@ -52,6 +52,15 @@ UNAVAILABLE_EVENT = "number.unavailable"
 VERIFIERS = ("provider", "operator")
 
 
+# Built once: every create asks, and building the query cost more than running it.
+_HOLDERS = (
+    select(PhoneNumber)
+    .where(PhoneNumber.e164.in_(bindparam("e164s", expanding=True)))
+    .order_by(PhoneNumber.id)
+)
+_HOLDERS_LOCKED = _HOLDERS.with_for_update()
+
+
 @dataclass(frozen=True, slots=True)
 class Holders:
     """Who holds the asked-for E.164s: this workspace, or another one (with its row)."""
@@ -71,11 +80,8 @@ def holders(session: Session, actor: Actor, e164s: Iterable[str], *, lock: bool 
     wanted = list(e164s)
     if not wanted:
         return Holders()
-    query = select(PhoneNumber).where(PhoneNumber.e164.in_(wanted)).order_by(PhoneNumber.id)
-    if lock:
-        query = query.with_for_update()
     result = Holders()
-    for number in session.scalars(query):
+    for number in session.scalars(_HOLDERS_LOCKED if lock else _HOLDERS, {"e164s": wanted}):
         mine = number.workspace_id == actor.workspace_id
         (result.mine if mine else result.elsewhere)[number.e164] = number
     return result

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import String, Uuid, bindparam
 from sqlalchemy.orm import Session
 
 from callplane.core import ids
@@ -13,8 +14,18 @@ from callplane.core.context import Actor
 from callplane.core.errors import DomainError, InvalidInput, NotFound, not_found
 from callplane.core.limits import check_batch_size
 from callplane.core.phone import parse_e164, parse_slug
-from callplane.core.tenancy import scoped
+from callplane.core.tenancy import scoped, scoped_once
 from callplane.numbers.models import PhoneNumber
+
+_BY_ID = scoped_once(PhoneNumber).where(PhoneNumber.id == bindparam("key", type_=Uuid()))
+_BY_E164 = scoped_once(PhoneNumber).where(PhoneNumber.e164 == bindparam("key", type_=String()))
+# (by id, locked) -> the statement of get_number
+_ONE = {
+    (True, False): _BY_ID,
+    (True, True): _BY_ID.with_for_update(),
+    (False, False): _BY_E164,
+    (False, True): _BY_E164.with_for_update(),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +126,14 @@ def find_numbers(
 
 
 def get_number(session: Session, actor: Actor, text: str, *, lock: bool = False) -> PhoneNumber:
+    """One number by its unique id or E.164, as ``find_numbers`` finds it, by a statement
+    built once (every write to a number starts here)."""
     ref = parse_ref(text, "number")
-    number = find_numbers(session, actor, [ref], lock=lock).get(ref)
+    key = ref.number_id or ref.e164
+    number = None
+    if key is not None:
+        statement = _ONE[ref.number_id is not None, lock]
+        number = session.scalar(statement, {"workspace_id": actor.workspace_id, "key": key})
     if number is None:
         raise not_found("number", text)
     return number

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import Uuid, bindparam, delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from callplane.assignments.models import Assignment
@@ -93,16 +93,18 @@ def view(session: Session, number: PhoneNumber) -> NumberView:
     return view_with(number, assignments_of(session, number.id))
 
 
+# assignments_of's statement, built once: assign, unassign and delete all read it.
+_ASSIGNMENTS = (
+    select(Assignment)
+    .where(Assignment.number_id == bindparam("number_id", type_=Uuid()))
+    .order_by(Assignment.created_at, Assignment.agent_id)
+)
+
+
 def assignments_of(session: Session, number_id: uuid.UUID) -> list[Assignment]:
     """Every assignment of one number, in the order ``views`` lists them: a write that reads
     them anyway (to decide, to lock) builds the view from them, without reading them again."""
-    return list(
-        session.scalars(
-            select(Assignment)
-            .where(Assignment.number_id == number_id)
-            .order_by(Assignment.created_at, Assignment.agent_id)
-        )
-    )
+    return list(session.scalars(_ASSIGNMENTS, {"number_id": number_id}))
 
 
 def view_with(number: PhoneNumber, assignments: Sequence[Assignment]) -> NumberView:

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import Uuid, bindparam, event, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from callplane.core import ids
@@ -28,7 +28,8 @@ _CACHE = "callplane.webhook_subscribers"
 # Core statements, written at once: the ORM's unit of work cost more than they do.
 _INSERT = insert(WebhookDelivery.__table__)  # type: ignore[arg-type]
 _SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-    WebhookEndpoint.enabled
+    WebhookEndpoint.enabled,
+    WebhookEndpoint.workspace_id == bindparam("workspace_id", type_=Uuid()),
 )
 
 Subscribers = list[tuple[uuid.UUID, list[str]]]
@@ -82,9 +83,7 @@ def forget(session: Session, workspace_id: uuid.UUID) -> None:
 def _subscribers(session: Session, workspace_id: uuid.UUID) -> Subscribers:
     cache: dict[uuid.UUID, Subscribers] = session.info.setdefault(_CACHE, {})
     if workspace_id not in cache:
-        rows = session.connection().execute(
-            _SUBSCRIBERS.where(WebhookEndpoint.workspace_id == workspace_id)
-        )
+        rows = session.connection().execute(_SUBSCRIBERS, {"workspace_id": workspace_id})
         cache[workspace_id] = [(endpoint_id, list(types)) for endpoint_id, types in rows]
     return cache[workspace_id]
 
