@@ -296,6 +296,22 @@ def test_the_statements_of_one_selection(tenant: Tenant, monkeypatch: pytest.Mon
 
 
 @pytest.mark.postgres_only
+def test_a_batch_that_fails_leaves_each_selection_to_the_passes(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One failing statement rolls its whole batch back; the others must not fail with it."""
+    agent = _caller(tenant, "rotate", ["+12025550101"])
+    pool: HotPool = tenant.client.app.state.caller_ids.pool  # type: ignore[attr-defined]
+
+    async def failing(sql: str, batch: list[dict[str, Any]]) -> Any:
+        raise psycopg.errors.ForeignKeyViolation("simulated: another selection's agent is gone")
+
+    monkeypatch.setattr(pool, "together", failing)
+    chosen = _select(tenant, agent, "+14155550100")
+    assert (chosen["number"]["e164"], chosen["calls_last_hour"]) == ("+12025550101", 1)
+
+
+@pytest.mark.postgres_only
 def test_the_passes_take_over_when_the_one_statement_cannot(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

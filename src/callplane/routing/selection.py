@@ -369,8 +369,8 @@ class CallerIdSelector:
     async def _take_one(self, work: _Pass) -> Selection | None:
         """The usual selection in one statement on the event loop's own connection, batched
         with those asked meanwhile (PostgreSQL): a free number under its caps, taken; None when
-        there is none, when the best one is at a cap (it is marked by the passes), or on a
-        deadlock rolled back."""
+        there is none, when the best one is at a cap (it is marked by the passes), or when its
+        batch was rolled back."""
         now = utcnow()
         agent = work.agent
         selection_id = ids.new_uuid()
@@ -398,10 +398,12 @@ class CallerIdSelector:
 
     async def _take_together(self, batch: list[dict[str, Any]]) -> list[Row | None]:
         """``_TAKE_ONE_SQL`` for each selection of the batch, in one transaction; none taken
-        (all to the passes) when it is rolled back by a deadlock."""
+        when it is rolled back. A deadlock rolls the whole batch back, and so does one statement
+        that fails (its agent deleted meanwhile, a dropped connection): each selection then
+        goes to the passes alone, where a failure is only its own."""
         try:
             return await self.pool.together(self._take_one_sql, batch)
-        except TRANSIENT_ERRORS:
+        except psycopg.Error:
             return [None] * len(batch)
 
     async def prune(
