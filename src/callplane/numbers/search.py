@@ -8,11 +8,11 @@ first for the candidate rows. The rule stays in the query, so the index only eve
 rows it is applied to, and every plan returns the same rows.
 
 One exception, on PostgreSQL, for a count that stops after a few hundred matches: the number's
-own three- and four-character pieces (``number_grams``, migration 0190) name exactly the
-numbers that contain a text of three or four characters, so for that count the pieces are the
-rule. Their index answers it with one list of exact matches where ``pg_trgm`` must intersect
-two lists of candidates (for "4155" in a million numbers: 8,068 entries read against 12,179
-and 67,024), and the count reads rows only until it stops.
+own four-character pieces (``number_grams``, migration 0190) name exactly the numbers that
+contain a text of four characters, so for that count the pieces are the rule. Their index
+answers it with one list of exact matches where ``pg_trgm`` must intersect two lists of
+candidates (for "4155" in a million numbers: 8,068 entries read against 12,179 and 67,024),
+and the count reads rows only until it stops.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _index = table("phone_numbers_search", column("rowid"), column("phone_numbers_se
 # at a time in an index's order ("pages"), or so when the matches are known to be many, more
 # than a count's limit ("walk"); or the first few hundred in any order (a count with a limit).
 Reading = Literal["all", "pages", "walk", "few"]
-GRAM_LENGTHS = (3, 4)  # the pieces number_grams() makes of an E.164 (migration 0190)
+PIECE = 4  # the length of the pieces number_grams() makes of an E.164 (migration 0190)
 
 
 def containing(session: Session, query: Any, text: str, *, reading: Reading = "all") -> Any:
@@ -57,16 +57,16 @@ def containing(session: Session, query: Any, text: str, *, reading: Reading = "a
     comes from the hundred values of a sampled histogram (1% when one of them contains the
     text, 0.01% when none does), and at 0.01% it read all 8,068 matches to sort them (20 ms)
     instead of walking 6,400 rows (0.7 ms). A count of the first ``few`` matches of a text of
-    three or four characters finds them by the number's pieces alone (see above), named in the
+    four characters finds them by the number's pieces alone (see above), named in the
     statement so that the planner knows the text; tested row by row, as a walk or a scan of
-    every match would, the 27 pieces cost twenty times a LIKE, so nothing else uses them.
+    every match would, the 13 pieces cost ten times a LIKE, so nothing else uses them.
     """
     if session.get_bind().dialect.name != "sqlite":
         pattern = "%" + text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
         in_number: ColumnElement[bool] = PhoneNumber.e164.like(pattern, escape="\\")
         if reading == "walk":
             in_number = func.strpos(PhoneNumber.e164, text) > 0
-        elif reading == "few" and len(text) in GRAM_LENGTHS:
+        elif reading == "few" and len(text) == PIECE:
             pieces = array([literal(text, Text, literal_execute=True)])
             in_number = func.number_grams(PhoneNumber.e164).op("@>")(pieces)
         return query.where(or_(in_number, PhoneNumber.friendly_name.ilike(pattern, escape="\\")))
