@@ -138,9 +138,10 @@ class NumberCount(Base):
     total: Mapped[int]
 
 
-# Made by migration 0180 and by nothing in the models: the substring search over numbers (an
-# FTS5 table and its shadow tables on SQLite, pg_trgm indexes on PostgreSQL, which may be
-# missing when the extension is). Comparisons of the models with the database skip them.
+# Made by migrations 0180 and 0190 and by nothing in the models: the substring search over
+# numbers (an FTS5 table and its shadow tables on SQLite; on PostgreSQL pg_trgm indexes, which
+# may be missing when the extension is, and the index of number_grams). Comparisons of the
+# models with the database skip them.
 SEARCH_OBJECTS = frozenset(
     {
         "phone_numbers_search",
@@ -150,5 +151,6 @@ SEARCH_OBJECTS = frozenset(
         "phone_numbers_search_idx",
         "ix_phone_numbers_e164_trgm",
         "ix_phone_numbers_friendly_name_trgm",
+        "ix_phone_numbers_e164_grams",
     }
 )

@@ -26,7 +26,7 @@ from callplane.events import service as events
 from callplane.numbers import ownership
 from callplane.numbers.models import PhoneNumber
 from callplane.numbers.references import get_number
-from callplane.numbers.search import containing
+from callplane.numbers.search import Reading, containing
 from callplane.providers import releases
 from callplane.reputation.health import Policy, initial_health
 from callplane.reputation.service import policy_of
@@ -212,7 +212,7 @@ def list_numbers(
     session: Session, actor: Actor, filters: NumberFilters, *, cursor: str | None, limit: int
 ) -> Page[NumberView]:
     query = scoped(PhoneNumber, actor.workspace_id)
-    query = _apply_filters(session, actor, query, filters, ordered=True)
+    query = _apply_filters(session, actor, query, filters, reading="pages")
     page = keyset_page(session, query, PhoneNumber.id, cursor, limit)
     return Page(views(session, page.items), page.next_cursor)
 
@@ -227,15 +227,16 @@ def list_numbers_by_offset(
 
 
 def filtered(
-    session: Session, actor: Actor, filters: NumberFilters, *, ordered: bool = False
+    session: Session, actor: Actor, filters: NumberFilters, *, reading: Reading = "all"
 ) -> Any:
     """The workspace's numbers matching ``filters``, as a query for other readers to page.
 
-    ``ordered``: the reader walks the matches in an index's order, a page at a time (see
-    ``search.containing``); without it, it reads them all, as a count does.
+    ``reading``: how the reader takes the matches (every one, a page at a time in an index's
+    order, or the first few in any order), which decides how a search finds them (see
+    ``search.containing``).
     """
     query = scoped(PhoneNumber, actor.workspace_id)
-    return _apply_filters(session, actor, query, filters, ordered=ordered)
+    return _apply_filters(session, actor, query, filters, reading=reading)
 
 
 def agent_numbers(session: Session, agent_id: uuid.UUID) -> list[NumberView]:
@@ -343,7 +344,7 @@ def _agent_ids(v: NumberView) -> list[str]:
 
 
 def _apply_filters(
-    session: Session, actor: Actor, query: Any, f: NumberFilters, *, ordered: bool = False
+    session: Session, actor: Actor, query: Any, f: NumberFilters, *, reading: Reading = "all"
 ) -> Any:
     if f.agent_id is not None:
         # A filter, not a lookup: an agent of another workspace, or a malformed id, holds none.
@@ -374,7 +375,7 @@ def _apply_filters(
     if f.status:
         query = query.where(PhoneNumber.status == f.status)
     if f.q:
-        query = containing(session, query, f.q, ordered=ordered)
+        query = containing(session, query, f.q, reading=reading)
     return query
 
 
