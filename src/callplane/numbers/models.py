@@ -138,7 +138,7 @@ class NumberCount(Base):
     total: Mapped[int]
 
 
-# Made by migrations 0180 and 0190 and by nothing in the models: the substring search over
+# Made by migrations 0180 and 0200 and by nothing in the models: the substring search over
 # numbers (an FTS5 table and its shadow tables on SQLite; on PostgreSQL pg_trgm indexes, which
 # may be missing when the extension is, and the index of number_grams). Comparisons of the
 # models with the database skip them.

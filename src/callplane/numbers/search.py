@@ -8,7 +8,7 @@ first for the candidate rows. The rule stays in the query, so the index only eve
 rows it is applied to, and every plan returns the same rows.
 
 One exception, on PostgreSQL, for a count that stops after a few hundred matches: the number's
-own four-character pieces (``number_grams``, migration 0190) name exactly the numbers that
+own four-character pieces (``number_grams``, migration 0200) name exactly the numbers that
 contain a text of four characters, so for that count the pieces are the rule. Their index
 answers it with one list of exact matches where ``pg_trgm`` must intersect two lists of
 candidates (for "4155" in a million numbers: 8,068 entries read against 12,179 and 67,024),
@@ -38,7 +38,7 @@ _index = table("phone_numbers_search", column("rowid"), column("phone_numbers_se
 # at a time in an index's order ("pages"), or so when the matches are known to be many, more
 # than a count's limit ("walk"); or the first few hundred in any order (a count with a limit).
 Reading = Literal["all", "pages", "walk", "few"]
-PIECE = 4  # the length of the pieces number_grams() makes of an E.164 (migration 0190)
+PIECE = 4  # the length of the pieces number_grams() makes of an E.164 (migration 0200)
 
 
 def containing(session: Session, query: Any, text: str, *, reading: Reading = "all") -> Any:

@@ -1,7 +1,7 @@
 """numbers: an E.164's four-character pieces, indexed, for counting a search
 
-Revision ID: 0190
-Revises: 0185
+Revision ID: 0200
+Revises: 0195
 Create Date: 2026-11-27 22:40:00
 
 The numbers page counts a search's matches up to 501 ("more than 500"). On PostgreSQL the
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0190"
-down_revision: str | None = "0185"
+revision: str = "0200"
+down_revision: str | None = "0195"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
