@@ -241,8 +241,7 @@ def test_old_selections_are_pruned_and_counts_stay_right(tenant: Tenant) -> None
 
 def _hot_statements(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every statement the hot path's connections send from now on (each a round trip on
-    PostgreSQL, except those marked ``pipelined: ``, sent together; the ORM's, e.g. the key's
-    last use, are not counted)."""
+    PostgreSQL; the ORM's, e.g. the key's last use, are not counted)."""
     sent: list[str] = []
     pool: HotPool = tenant.client.app.state.caller_ids.pool  # type: ignore[attr-defined]
     pool.close()  # from here on, every connection is a new, traced one
@@ -250,8 +249,7 @@ def _hot_statements(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> list[str
         for cls in (psycopg.Connection, psycopg.AsyncConnection):
 
             def execute(self: Any, query: Any, *args: Any, _original: Any = cls.execute) -> Any:
-                pipelined = self.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF
-                sent.append(("pipelined: " if pipelined else "") + str(query))
+                sent.append(str(query))
                 return _original(self, query, *args)
 
             monkeypatch.setattr(cls, "execute", execute)
@@ -268,9 +266,8 @@ def _hot_statements(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> list[str
 
 
 def test_the_statements_of_one_selection(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL: the key and agent, then the whole selection in its own transaction, in two
-    round trips. SQLite: the key on the event loop, then a short transaction in a worker
-    thread."""
+    """PostgreSQL: the key and agent, then the whole selection, in two round trips. SQLite: the
+    key on the event loop, then a short transaction in a worker thread."""
     agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
     sent = _hot_statements(tenant, monkeypatch)
     _select(tenant, agent, "+14155550100")  # prepares the statements, opens the connections
@@ -280,9 +277,8 @@ def test_the_statements_of_one_selection(tenant: Tenant, monkeypatch: pytest.Mon
     assert second["number"]["outbound_agent_ids"] == [agent["id"]]
     statements = [s for s in sent if not s.startswith("PRAGMA")]
     if tenant.backend.name == "postgresql":
-        assert not statements[0].startswith("pipelined"), statements  # the key and the agent
-        assert [s.split()[1] for s in statements[1:]] == ["BEGIN", "WITH", "COMMIT"], statements
-        assert all(s.startswith("pipelined: ") for s in statements[1:]), statements
+        assert len(statements) == 2, statements
+        assert statements[1].lstrip().startswith("WITH n AS")
     else:
         assert [s.split()[0] for s in statements] == [
             "SELECT",  # the key and the agent
@@ -296,22 +292,6 @@ def test_the_statements_of_one_selection(tenant: Tenant, monkeypatch: pytest.Mon
 
 
 @pytest.mark.postgres_only
-def test_a_batch_that_fails_leaves_each_selection_to_the_passes(
-    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One failing statement rolls its whole batch back; the others must not fail with it."""
-    agent = _caller(tenant, "rotate", ["+12025550101"])
-    pool: HotPool = tenant.client.app.state.caller_ids.pool  # type: ignore[attr-defined]
-
-    async def failing(sql: str, batch: list[dict[str, Any]]) -> Any:
-        raise psycopg.errors.ForeignKeyViolation("simulated: another selection's agent is gone")
-
-    monkeypatch.setattr(pool, "together", failing)
-    chosen = _select(tenant, agent, "+14155550100")
-    assert (chosen["number"]["e164"], chosen["calls_last_hour"]) == ("+12025550101", 1)
-
-
-@pytest.mark.postgres_only
 def test_the_passes_take_over_when_the_one_statement_cannot(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,16 +299,17 @@ def test_the_passes_take_over_when_the_one_statement_cannot(
     (the passes mark it) and a dry run (it must roll back)."""
     agent = _caller(tenant, "rotate", ["+12025550101", "+12025550102"])
     pool: HotPool = tenant.client.app.state.caller_ids.pool  # type: ignore[attr-defined]
-    together = pool.together
+    one = pool.one
     failures = iter([psycopg.errors.DeadlockDetected("simulated")])
 
-    async def deadlocked_once(sql: str, batch: list[dict[str, Any]]) -> Any:
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        return await together(sql, batch)
+    async def deadlocked_once(sql: str, params: dict[str, Any]) -> Any:
+        if sql.lstrip().startswith("WITH n AS"):
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+        return await one(sql, params)
 
-    monkeypatch.setattr(pool, "together", deadlocked_once)
+    monkeypatch.setattr(pool, "one", deadlocked_once)
     first = _select(tenant, agent, "+14155550100")  # by the passes
     full, other = (
         first["number"]["e164"],

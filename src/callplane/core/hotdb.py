@@ -19,16 +19,15 @@ import queue
 import re
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Engine
 
 T = TypeVar("T")
-P = TypeVar("P")
 Row = Sequence[Any]
 _PARAMETER = re.compile(r"(?<!:):(\w+)")
 # SQLAlchemy's text form of a timestamp on SQLite; text order is time order.
@@ -133,8 +132,8 @@ class HotPool:
         (docs/benchmarks.md, per-call paths). SQLite answers in microseconds in this process
         and a WAL reader takes no lock, so it runs inline; PostgreSQL is awaited on an
         asynchronous connection. There, in autocommit, it may also be a write that is whole in
-        one statement (``write``): retried on a new connection only when the old one was
-        dropped, which at worst applies it twice.
+        one statement (a caller-ID selection): retried on a new connection only when the old
+        one was dropped, which at worst counts a selection twice (a cap stricter, never looser).
         """
         rows = await self._loop_reads().query(sql, params, first=True)
         return rows[0] if rows else None
@@ -142,16 +141,6 @@ class HotPool:
     async def all(self, sql: str, params: dict[str, Any]) -> list[Row]:
         """Every row of one read, on the event loop itself like ``one``."""
         return await self._loop_reads().query(sql, params, first=False)
-
-    async def together(self, sql: str, batch: list[dict[str, Any]]) -> list[Row | None]:
-        """PostgreSQL: ``sql`` once per parameters, in one transaction sent at once.
-
-        The statements and their BEGIN and COMMIT go out in one pipeline: one round trip and
-        one commit (one wait for the disk) for all, each statement seeing the ones before it.
-        All or nothing: an error raises for the whole batch, whose transaction is then rolled
-        back with its connection. The first row of each statement, once committed.
-        """
-        return await self._loop_reads().together(sql, batch)
 
     def _loop_reads(self) -> _LoopReads:
         loop = asyncio.get_running_loop()
@@ -165,11 +154,11 @@ class HotPool:
         """One statement that writes, committed on its own (autocommit), and its first row.
 
         On PostgreSQL it is awaited on the event loop's connections, like ``one``, and waits
-        for the disk like any commit: caller-ID selections are committed there too
-        (``together``), and a cap must not be forgotten by a crash (not waiting measured no
-        faster for the Twilio replay record, docs/benchmarks.md). On SQLite it goes to a worker
-        thread: a writer may wait for the database's one write lock, and on the loop's own
-        connection that wait would stall every other request.
+        for the disk like any commit: a caller-ID selection is written there too, and a cap
+        must not be forgotten by a crash (not waiting measured no faster for the Twilio replay
+        record, docs/benchmarks.md). On SQLite it goes to a worker thread: a writer may wait
+        for the database's one write lock, and on the loop's own connection that wait would
+        stall every other request.
         """
         if self.postgres:
             return await self.one(sql, params)
@@ -288,22 +277,6 @@ class _LoopReads:
                 return rows
         raise AssertionError("unreachable")
 
-    async def together(self, sql: str, batch: list[dict[str, Any]]) -> list[Row | None]:
-        async with self._slots:
-            connection = self._idle.pop() if self._idle else await self._connect()
-            try:
-                async with connection.pipeline() as pipeline:
-                    await connection.execute("BEGIN")
-                    cursors = [await connection.execute(sql, params) for params in batch]
-                    await connection.execute("COMMIT")
-                    await pipeline.sync()
-                rows = [await cursor.fetchone() for cursor in cursors]
-            except BaseException:
-                await connection.close()  # the server rolls back what did not commit
-                raise
-            self._idle.append(connection)
-            return rows
-
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(
             self.pool._conninfo, autocommit=True, prepare_threshold=0, connect_timeout=5
@@ -316,72 +289,3 @@ class _LoopReads:
         for connection in self._idle:
             connection.pgconn.finish()
         self._idle.clear()
-
-
-class Coalesced(Generic[P, T]):
-    """Requests on the event loop sent together, a few batches at a time.
-
-    While ``out`` batches are out, the requests asked meanwhile wait and go together in the
-    next one (``send``: one answer per request, in order): the busier the server, the more
-    each round trip answers. An idle server sends each at once. Each is sent after its request
-    arrived, so it sees every change acknowledged before.
-    """
-
-    def __init__(self, send: Callable[[list[P]], Awaitable[list[T]]], out: int) -> None:
-        self.send = send
-        self.out = out
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: list[tuple[P, asyncio.Future[T]]] = []
-        self._sent: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
-        self._scheduled = False
-
-    async def one(self, request: P) -> T:
-        """``send``'s answer to ``request``, sent with the others asked meanwhile."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a test client may start several loops in turn
-            self._loop, self._pending, self._sent, self._scheduled = loop, [], set(), False
-        future: asyncio.Future[T] = loop.create_future()
-        self._pending.append((request, future))
-        self._schedule(loop)
-        return await future
-
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Send the pending ones at the end of this turn of the loop (those asked in the same
-        turn join), if fewer than ``out`` are out."""
-        if not self._scheduled and len(self._sent) < self.out:
-            self._scheduled = True
-            loop.call_soon(self._send)
-
-    def _send(self) -> None:
-        self._scheduled = False
-        # A request gone meanwhile (its client hung up) is not sent: a write nobody awaits.
-        batch = [(request, future) for request, future in self._pending if not future.done()]
-        self._pending = []
-        if not batch:
-            return
-        sent = asyncio.ensure_future(self._answer(batch))
-        self._sent.add(sent)
-        sent.add_done_callback(self._done)
-
-    def _done(self, sent: asyncio.Task[None]) -> None:
-        if sent not in self._sent:
-            return  # a batch of an earlier loop
-        self._sent.remove(sent)
-        if self._pending and self._loop is not None:
-            self._schedule(self._loop)
-
-    async def _answer(self, batch: list[tuple[P, asyncio.Future[T]]]) -> None:
-        try:
-            answers = await self.send([request for request, _ in batch])
-        except asyncio.CancelledError:
-            for _, future in batch:
-                future.cancel()
-            raise
-        except Exception as exc:  # noqa: BLE001 - each request of the batch raises it
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), answer in zip(batch, answers, strict=True):
-            if not future.done():  # its request may be gone (the client hung up)
-                future.set_result(answer)

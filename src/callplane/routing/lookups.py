@@ -9,22 +9,21 @@ the workspace's stream URL come back from one indexed query, always current, on 
 Measured against the cached design in docs/benchmarks.md.
 
 The statements bypass the ORM (a lookup through it cost ten times the query): see ``hotdb``.
-On PostgreSQL the resolutions (and the key-and-agent reads of caller-ID selections) asked while
-a statement is out share the next one (one round trip, one wake-up of the database's process
-instead of one each): it is sent after every one of them arrived, so each still sees every
-change acknowledged before its call.
+On PostgreSQL the resolutions asked in one turn of the event loop share one statement (one
+round trip, one wake-up of the database's process instead of one each): it is sent after every
+one of them arrived, so each still sees every change acknowledged before its call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from callplane.core.context import Actor
 from callplane.core.crypto import open_stored
-from callplane.core.hotdb import Coalesced, HotPool, Row, json_of, uuid_of
+from callplane.core.hotdb import HotPool, Row, json_of, uuid_of
 from callplane.core.secrets import hash_api_key
 from callplane.reputation.health import DEFAULT_POLICY
 from callplane.routing.service import AgentFacts, AgentRoute, InboundRoute
@@ -68,30 +67,16 @@ JOIN api_keys k ON k.key_hash = q.key_hash
 JOIN workspaces w ON w.id = k.workspace_id
 {_route_joins("q.e164")}
 """  # noqa: S608 - constant fragments; values are bound parameters
-_AGENT_COLUMNS = """
-  a.id, a.type, a.archived_at, a.outbound_strategy, a.allowed_outbound_countries,
-  a.when_all_benched, p.warming_daily_caps, p.sticky_window_hours
-"""
-_AGENT_JOINS = """
-LEFT JOIN caller_id_policies p ON p.workspace_id = k.workspace_id
-"""
 # The key, an agent of the key's workspace (NULLs when there is no such agent), and the
 # workspace's caller-ID policy (NULLs: the defaults).
 AGENT_SQL = f"""
-SELECT {KEY_COLUMNS_SQL}, {_AGENT_COLUMNS}
+SELECT {KEY_COLUMNS_SQL},
+  a.id, a.type, a.archived_at, a.outbound_strategy, a.allowed_outbound_countries,
+  a.when_all_benched, p.warming_daily_caps, p.sticky_window_hours
 FROM api_keys k
 LEFT JOIN agents a ON a.workspace_id = k.workspace_id AND a.id = :agent_id
-{_AGENT_JOINS}
+LEFT JOIN caller_id_policies p ON p.workspace_id = k.workspace_id
 WHERE k.key_hash = :key_hash
-"""  # noqa: S608 - constant fragments; values are bound parameters
-# PostgreSQL: AGENT_SQL for many (key, agent) pairs at once, as RESOLVE_MANY_SQL.
-AGENT_MANY_SQL = f"""
-SELECT q.i, {KEY_COLUMNS_SQL}, {_AGENT_COLUMNS}
-FROM unnest(%(key_hashes)s::text[], %(agent_ids)s::uuid[])
-  WITH ORDINALITY AS q(key_hash, agent_id, i)
-JOIN api_keys k ON k.key_hash = q.key_hash
-LEFT JOIN agents a ON a.workspace_id = k.workspace_id AND a.id = q.agent_id
-{_AGENT_JOINS}
 """  # noqa: S608 - constant fragments; values are bound parameters
 # The workspace's Twilio settings, and the dialed number in it.
 TWILIO_SQL = f"""
@@ -119,9 +104,8 @@ class RouteLookups:
         self._twilio_sql = pool.statement(TWILIO_SQL)
         self._agent_sql = pool.statement(AGENT_SQL)
         self._resolutions = (
-            Coalesced(self._resolve_many, COALESCED_READS) if pool.postgres else None
+            _Coalesced(pool, RESOLVE_MANY_SQL, COALESCED_READS) if pool.postgres else None
         )
-        self._agents = Coalesced(self._agent_many, COALESCED_READS) if pool.postgres else None
 
     async def resolve(
         self, token: str, e164: str | None, request_id: str
@@ -129,7 +113,7 @@ class RouteLookups:
         """The key's actor and the route of ``e164`` in its workspace, in one round trip."""
         key_hash = hash_api_key(token, self.secret)
         if self._resolutions is not None:
-            row = await self._resolutions.one((key_hash, e164))
+            row = await self._resolutions.one(key_hash, e164)
         else:
             row = await self.pool.one(self._resolve_sql, {"key_hash": key_hash, "e164": e164})
         actor, row = _authenticated(row, request_id)
@@ -140,12 +124,8 @@ class RouteLookups:
     ) -> tuple[Actor, AgentFacts | None]:
         """The key's actor and one agent of its workspace, in one round trip."""
         key_hash = hash_api_key(token, self.secret)
-        if self._agents is not None:
-            row = await self._agents.one((key_hash, agent_id))
-        else:
-            agent_key = self.pool.uuid(agent_id) if agent_id else None
-            params = {"key_hash": key_hash, "agent_id": agent_key}
-            row = await self.pool.one(self._agent_sql, params)
+        agent_key = self.pool.uuid(agent_id) if agent_id else None
+        row = await self.pool.one(self._agent_sql, {"key_hash": key_hash, "agent_id": agent_key})
         actor, row = _authenticated(row, request_id)
         agent = row[KEY_COLUMNS:]
         if agent[0] is None:
@@ -177,22 +157,6 @@ class RouteLookups:
             return None
         settings = TelephonySettings(open_stored(row[0]), row[7] or self.default_stream_url)
         return settings, self._route(workspace_id, row[1:])
-
-    async def _resolve_many(self, pairs: list[tuple[str, str | None]]) -> list[Row | None]:
-        """RESOLVE_SQL's row for each (key hash, number), in one statement."""
-        params = {"key_hashes": [p[0] for p in pairs], "numbers": [p[1] for p in pairs]}
-        return await self._many(RESOLVE_MANY_SQL, params, len(pairs))
-
-    async def _agent_many(self, pairs: list[tuple[str, uuid.UUID | None]]) -> list[Row | None]:
-        """AGENT_SQL's row for each (key hash, agent id), in one statement."""
-        params = {"key_hashes": [p[0] for p in pairs], "agent_ids": [p[1] for p in pairs]}
-        return await self._many(AGENT_MANY_SQL, params, len(pairs))
-
-    async def _many(self, sql: str, params: dict[str, Any], count: int) -> list[Row | None]:
-        """The rows of a statement over ``unnest(...) WITH ORDINALITY``, by ordinal (None:
-        no row for it, the key is not valid)."""
-        found = {row[0]: row[1:] for row in await self.pool.all(sql, params)}
-        return [found.get(i) for i in range(1, count + 1)]
 
     def _route(self, workspace_id: uuid.UUID, row: Row) -> InboundRoute | None:
         if row[0] is None:
@@ -232,3 +196,72 @@ def _authenticated(row: Row | None, request_id: str) -> tuple[Actor, Row]:
     actor = key_actor(row, request_id)
     assert row is not None  # key_actor refuses a missing key
     return actor, row
+
+
+class _Coalesced:
+    """PostgreSQL: resolutions read together, a few statements at a time.
+
+    While ``reads`` statements are out, the resolutions asked meanwhile wait and go together in
+    the next one: the busier the server, the more each round trip answers. An idle server sends
+    each at once, as single lookups did.
+    """
+
+    def __init__(self, pool: HotPool, sql: str, reads: int) -> None:
+        self.pool = pool
+        self.sql = sql
+        self.reads = reads
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[tuple[str, str | None, asyncio.Future[Row | None]]] = []
+        self._out: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
+        self._scheduled = False
+
+    async def one(self, key_hash: str, e164: str | None) -> Row | None:
+        """The row RESOLVE_SQL would give for this key and number."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a test client may start several loops in turn
+            self._loop, self._pending, self._out, self._scheduled = loop, [], set(), False
+        future: asyncio.Future[Row | None] = loop.create_future()
+        self._pending.append((key_hash, e164, future))
+        self._schedule(loop)
+        return await future
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send the pending ones at the end of this turn of the loop (those asked in the same
+        turn join), if a read is free."""
+        if not self._scheduled and len(self._out) < self.reads:
+            self._scheduled = True
+            loop.call_soon(self._send)
+
+    def _send(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        read = asyncio.ensure_future(self._read(batch))
+        self._out.add(read)
+        read.add_done_callback(self._done)
+
+    def _done(self, read: asyncio.Task[None]) -> None:
+        if read not in self._out:
+            return  # a read of an earlier loop
+        self._out.remove(read)
+        if self._pending and self._loop is not None:
+            self._schedule(self._loop)
+
+    async def _read(self, batch: list[tuple[str, str | None, asyncio.Future[Row | None]]]) -> None:
+        params = {"key_hashes": [b[0] for b in batch], "numbers": [b[1] for b in batch]}
+        try:
+            rows = await self.pool.all(self.sql, params)
+        except asyncio.CancelledError:
+            for _, _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:  # noqa: BLE001 - each request of the batch raises it
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        found = {row[0]: row[1:] for row in rows}
+        for i, (_, _, future) in enumerate(batch, start=1):
+            if not future.done():  # its request may be gone (the client hung up)
+                future.set_result(found.get(i))

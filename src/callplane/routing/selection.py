@@ -18,13 +18,10 @@ candidate (a benched one is again once its cool-down is over), a warming number'
 ramp's, and a destination called recently keeps its number (``sticky``). The row lock makes these
 as exact as the caps: an outcome that benches a number locks the row too.
 
-On PostgreSQL the usual case (a free number under its caps) is all of this in one statement, on
-the event loop's own connection: one round trip after the key's, and no thread. The selections
-asked while one is out go together in the next transaction (one pipeline: BEGIN, one statement
-each, COMMIT): one round trip and one commit for all, each statement seeing the ones before it
-in the same transaction, as if they had run one after the other; none is answered before the
-commit. Everything else (a number found at a cap, all busy, all benched, dry runs, a deadlock)
-takes the passes below, a short transaction each in a worker thread.
+On PostgreSQL the usual case (a free number under its caps) is all of this in one statement, in
+autocommit on the event loop's own connection: one round trip after the key's, and no thread.
+Everything else (a number found at a cap, all busy, all benched, dry runs, a deadlock) takes the
+passes below, a short transaction each in a worker thread.
 
 On SQLite, writers are serialised by ``BEGIN IMMEDIATE``, and the same statements run unlocked.
 Timestamps come from the servers' clocks: a skew between servers can only make a cap stricter.
@@ -47,7 +44,6 @@ from callplane.core import ids
 from callplane.core.db import utcnow
 from callplane.core.errors import Conflict
 from callplane.core.hotdb import (
-    Coalesced,
     HotConnection,
     HotPool,
     Row,
@@ -63,9 +59,6 @@ from callplane.numbers.service import NumberView
 from callplane.reputation.health import warming_cap
 from callplane.routing.service import AgentFacts
 
-# PostgreSQL: transactions of batched selections out at once. One: the selections of an agent
-# want the same numbers, and a second batch would find those locked by the first.
-BATCHES_OUT = 1
 MAX_PASSES = 1_000  # a pass takes a number, marks one as capped, or finds all busy
 BUSY_SECONDS = 5.0  # how long a selection retries while every free number is in use
 # A deadlock with a concurrent writer (e.g. an attach locking the agent, then the number)
@@ -330,7 +323,6 @@ class CallerIdSelector:
         self._pool_state = pool.statement(_POOL_SQL)
         self._prune = pool.statement(_PRUNE_SQL)
         self._take_one_sql = pool.statement(_TAKE_ONE_SQL)
-        self._batches = Coalesced(self._take_together, BATCHES_OUT)
 
     async def select(
         self, agent: OutboundAgent, to: str, region: str | None, *, dry_run: bool = False
@@ -367,21 +359,22 @@ class CallerIdSelector:
         raise _contended(agent)
 
     async def _take_one(self, work: _Pass) -> Selection | None:
-        """The usual selection in one statement on the event loop's own connection, batched
-        with those asked meanwhile (PostgreSQL): a free number under its caps, taken; None when
-        there is none, when the best one is at a cap (it is marked by the passes), or when its
-        batch was rolled back."""
+        """The usual selection in one statement on the event loop's own connection
+        (PostgreSQL): a free number under its caps, taken; None when there is none, when the
+        best one is at a cap (it is marked by the passes), or on a deadlock rolled back."""
         now = utcnow()
         agent = work.agent
         selection_id = ids.new_uuid()
         params = {
             **_parameters(work, now, postgres=True),
-            # An array's text: psycopg adapts a list element by element, in Python.
-            "ramp": "{" + ",".join(map(str, agent.warming_daily_caps)) + "}",
+            "ramp": list(agent.warming_daily_caps),
             "id": selection_id,
             "workspace_id": agent.workspace_id,
         }
-        row = await self._batches.one(params)
+        try:
+            row = await self.pool.one(self._take_one_sql, params)
+        except TRANSIENT_ERRORS:
+            return None
         if row is None or row[1] is None:
             return None
         columns = row[4 : 4 + len(_NUMBER_COLUMNS)]
@@ -395,16 +388,6 @@ class CallerIdSelector:
             calls_last_hour=int(row[1]),
             calls_last_day=int(row[2]),
         )
-
-    async def _take_together(self, batch: list[dict[str, Any]]) -> list[Row | None]:
-        """``_TAKE_ONE_SQL`` for each selection of the batch, in one transaction; none taken
-        when it is rolled back. A deadlock rolls the whole batch back, and so does one statement
-        that fails (its agent deleted meanwhile, a dropped connection): each selection then
-        goes to the passes alone, where a failure is only its own."""
-        try:
-            return await self.pool.together(self._take_one_sql, batch)
-        except psycopg.Error:
-            return [None] * len(batch)
 
     async def prune(
         self,
