@@ -27,7 +27,12 @@ def sign_in(page: Page, key: str) -> None:
 
 
 def accessible(page: Page) -> None:
-    """No serious or critical axe-core violation on the page as it is now."""
+    """No serious or critical axe-core violation on the page as it is now.
+
+    The page is first let finish loading: right after a click on a link the new document may
+    still be empty, and axe then fails on its missing ``documentElement``.
+    """
+    page.wait_for_load_state("load")
     results = _axe.run(page)
     bad = [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
