@@ -46,11 +46,8 @@ class AgentView:
 
 # get_agent's statements, built once (every assign starts here), by the lock they take.
 _BY_ID = scoped_once(Agent).where(Agent.id == bindparam("agent_id", type_=Uuid()))
-_ONE = {
-    None: _BY_ID,
-    "update": _BY_ID.with_for_update(),
-    "share": _BY_ID.with_for_update(read=True),
-}
+_LOCKED = _BY_ID.with_for_update()
+_SHARED = _BY_ID.with_for_update(read=True)
 
 
 def get_agent(
@@ -58,7 +55,7 @@ def get_agent(
 ) -> Agent:
     """``lock``: FOR UPDATE, or with ``shared`` FOR SHARE (PostgreSQL; SQLite has one writer)."""
     agent_id = ids.parse("agent", ref)
-    statement = _ONE["update" if lock and not shared else "share" if lock else None]
+    statement = (_SHARED if shared else _LOCKED) if lock else _BY_ID
     values = {"workspace_id": actor.workspace_id, "agent_id": agent_id}
     agent = session.scalar(statement, values) if agent_id else None
     if agent is None:

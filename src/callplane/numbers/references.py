@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import String, Uuid, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
 from callplane.core import ids
@@ -14,17 +15,28 @@ from callplane.core.context import Actor
 from callplane.core.errors import DomainError, InvalidInput, NotFound, not_found
 from callplane.core.limits import check_batch_size
 from callplane.core.phone import parse_e164, parse_slug
-from callplane.core.tenancy import scoped, scoped_once
+from callplane.core.tenancy import scoped_once
 from callplane.numbers.models import PhoneNumber
 
-_BY_ID = scoped_once(PhoneNumber).where(PhoneNumber.id == bindparam("key", type_=Uuid()))
-_BY_E164 = scoped_once(PhoneNumber).where(PhoneNumber.e164 == bindparam("key", type_=String()))
-# (by id, locked) -> the statement of get_number
-_ONE = {
-    (True, False): _BY_ID,
-    (True, True): _BY_ID.with_for_update(),
-    (False, False): _BY_E164,
-    (False, True): _BY_E164.with_for_update(),
+# find_numbers' statements, built once (every write to a number starts there): building a
+# query on each call cost more than running it.
+_BY_IDS = (
+    scoped_once(PhoneNumber)
+    .where(PhoneNumber.id.in_(bindparam("keys", expanding=True)))
+    .order_by(PhoneNumber.id)
+)
+_BY_E164S = (
+    scoped_once(PhoneNumber)
+    .where(PhoneNumber.e164.in_(bindparam("keys", expanding=True)))
+    .order_by(PhoneNumber.id)
+)
+_IDS_OF_E164S = _BY_E164S.with_only_columns(PhoneNumber.id)
+# (by id, locked) -> the statement that reads the rows
+_ROWS = {
+    (True, False): _BY_IDS,
+    (True, True): _BY_IDS.with_for_update(),
+    (False, False): _BY_E164S,
+    (False, True): _BY_E164S.with_for_update(),
 }
 
 
@@ -95,26 +107,17 @@ def find_numbers(
     ids and E.164s first turns the E.164s into ids, so the rows are read (and locked) in one
     query, in id order.
     """
+    workspace = actor.workspace_id
     wanted_ids = {r.number_id for r in refs if r.number_id}
     wanted_e164 = {r.e164 for r in refs if r.e164}
     if wanted_ids and wanted_e164:
-        wanted_ids |= set(
-            session.scalars(
-                scoped(PhoneNumber, actor.workspace_id)
-                .where(PhoneNumber.e164.in_(wanted_e164))
-                .with_only_columns(PhoneNumber.id)
-            )
-        )
-    if wanted_ids:
-        condition = PhoneNumber.id.in_(wanted_ids)
-    elif wanted_e164:
-        condition = PhoneNumber.e164.in_(wanted_e164)
-    else:
+        named = {"workspace_id": workspace, "keys": sorted(wanted_e164)}
+        wanted_ids |= set(session.scalars(_IDS_OF_E164S, named))
+    if not wanted_ids and not wanted_e164:
         return {}
-    query = scoped(PhoneNumber, actor.workspace_id).where(condition).order_by(PhoneNumber.id)
-    if lock:
-        query = query.with_for_update()
-    rows = list(session.scalars(query))
+    keys: list[Any] = sorted(wanted_ids) if wanted_ids else sorted(wanted_e164)
+    statement = _ROWS[bool(wanted_ids), lock]
+    rows = list(session.scalars(statement, {"workspace_id": workspace, "keys": keys}))
     by_id = {n.id: n for n in rows}
     by_e164 = {n.e164: n for n in rows}
     found: dict[NumberRef, PhoneNumber] = {}
@@ -126,14 +129,8 @@ def find_numbers(
 
 
 def get_number(session: Session, actor: Actor, text: str, *, lock: bool = False) -> PhoneNumber:
-    """One number by its unique id or E.164, as ``find_numbers`` finds it, by a statement
-    built once (every write to a number starts here)."""
     ref = parse_ref(text, "number")
-    key = ref.number_id or ref.e164
-    number = None
-    if key is not None:
-        statement = _ONE[ref.number_id is not None, lock]
-        number = session.scalar(statement, {"workspace_id": actor.workspace_id, "key": key})
+    number = find_numbers(session, actor, [ref], lock=lock).get(ref)
     if number is None:
         raise not_found("number", text)
     return number
