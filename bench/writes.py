@@ -282,6 +282,7 @@ def profile(
                 str(Path(sys.executable).parent / "py-spy"),
                 "record",
                 "--nonblocking",
+                "--gil",  # only the thread running Python: where the CPU goes, not the waits
                 "--pid",
                 str(pid),
                 "--duration",

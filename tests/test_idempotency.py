@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import fastapi.routing
 import httpx2 as httpx
 import pytest
 from sqlalchemy import event, text
@@ -467,19 +468,30 @@ def _wait_for_advisory_lock(tenant: Tenant, key: str) -> None:
     raise AssertionError(f"the request with key {key} never took its lock")
 
 
-def test_the_native_writes_commit_in_the_call_that_ran_their_endpoint(tenant: Tenant) -> None:
+def test_the_native_writes_commit_and_answer_in_the_call_that_ran_their_endpoint(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Create, assign, unassign, delete: each COMMIT runs inside ``IdempotentRoute``'s wrapper
     of the endpoint, in its worker thread, not in a second hop after it returned (on SQLite
-    the write lock stayed taken meanwhile; docs/benchmarks.md, writes)."""
+    the write lock stayed taken meanwhile; docs/benchmarks.md, writes); and the answer is made
+    there too, never by FastAPI's serialisation in one more thread."""
     agent = tenant.agent("inbound")["id"]
     in_wrapper: list[bool] = []
+    serialised_by_fastapi: list[object] = []
+    fastapi_serialise = fastapi.routing.serialize_response
+
+    async def serialize_response(**kwargs: Any) -> Any:
+        serialised_by_fastapi.append(kwargs.get("response_content"))
+        return await fastapi_serialise(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "serialize_response", serialize_response)
 
     def on_commit(_connection: object) -> None:
         frame, names = sys._getframe(), set()
         while frame is not None:
             names.add(frame.f_code.co_qualname)
             frame = frame.f_back  # type: ignore[assignment]
-        in_wrapper.append("_committing.<locals>.run" in names)
+        in_wrapper.append("IdempotentRoute._in_thread.<locals>.run" in names)
 
     engine = tenant.backend.database.engine
     event.listen(engine, "commit", on_commit)
@@ -493,3 +505,4 @@ def test_the_native_writes_commit_in_the_call_that_ran_their_endpoint(tenant: Te
     finally:
         event.remove(engine, "commit", on_commit)
     assert in_wrapper == [True] * 4
+    assert serialised_by_fastapi == []

@@ -115,7 +115,9 @@ def authenticator(request: Request) -> Authenticator:
 
 
 async def _authenticated(request: Request, later: BackgroundTasks) -> Actor:
-    """On the event loop, as every cheap dependency: a worker thread costs more than they do."""
+    """Who asks, then their rate limit, on the event loop: a worker thread costs more than
+    either (the limiter's Redis call must not hold one). Plain calls rather than nested
+    dependencies: FastAPI's solving of each level cost about as much as the check itself."""
     guard: FailedAuthGuard = request.app.state.auth_guard
     keys = authenticator(request)
     with guard.watch(client_address(request)):
@@ -123,21 +125,13 @@ async def _authenticated(request: Request, later: BackgroundTasks) -> Actor:
     record_use = keys.note_use(actor)
     if record_use is not None:
         later.add_task(record_use)
-    return actor
-
-
-async def _any_scope_actor(
-    request: Request, actor: Annotated[Actor, Depends(_authenticated)]
-) -> Actor:
-    """On the event loop: the rate limiter's Redis call must not hold a worker thread."""
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.check(actor.key_id)
     return actor
 
 
-async def _current_actor(
-    request: Request, actor: Annotated[Actor, Depends(_any_scope_actor)]
-) -> Actor:
+async def _current_actor(request: Request, later: BackgroundTasks) -> Actor:
+    actor = await _authenticated(request, later)
     if request.method not in READ_METHODS:
         authenticator(request).require_full_scope(actor)
     return actor
@@ -146,7 +140,7 @@ async def _current_actor(
 # Reads take any key; changes need a full one. RoutingActor: the routing questions, which a
 # read key (the media plane's) may ask whatever their method.
 CurrentActor = Annotated[Actor, Depends(_current_actor)]
-RoutingActor = Annotated[Actor, Depends(_any_scope_actor)]
+RoutingActor = Annotated[Actor, Depends(_authenticated)]
 
 
 def clamp_limit(limit: int | None) -> int:

@@ -29,7 +29,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
+from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy.orm import Session, SessionTransaction
 from starlette.concurrency import run_in_threadpool
 
@@ -130,40 +133,72 @@ def _claim(session: Session, scope: Scope, key: str, fingerprint: Fingerprint) -
     return Claim(session, found, session.begin_nested())
 
 
-def _committing(call: Callable[..., Any]) -> Callable[..., Any]:
-    """A synchronous endpoint, then its transaction's COMMIT in the same worker thread.
-
-    Committed by the session dependency instead, the transaction stayed open (on SQLite: the
-    write lock stayed taken) while the commit waited for the event loop and a second thread,
-    behind every other request's work (docs/benchmarks.md, writes). A request holding an
-    idempotency key is committed there still: its answer is recorded first, in the
-    transaction.
-    """
-
-    @functools.wraps(call)
-    def run(**values: Any) -> Any:
-        result = call(**values)
-        session = values.get("session")
-        if isinstance(session, Session) and not session.info.get(_CLAIMED):
-            session.commit()
-        return result
-
-    return run
-
-
 class IdempotentRoute(APIRoute):
     """Runs a route and, when it holds an idempotency key, keeps or replays the answer.
 
-    Its synchronous endpoints commit in their own worker thread (``_committing``). The
-    endpoint is wrapped before FastAPI reads it: a router's ``include_router`` builds the
+    Its synchronous endpoints answer and commit in their own worker thread (``_in_thread``).
+    The endpoint is wrapped before FastAPI reads it: a router's ``include_router`` builds the
     route's dependant anew from the endpoint, so a wrapper set on ``self.dependant`` later
     would not be the one that runs.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _committing(endpoint)
+            endpoint = self._in_thread(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+    def _in_thread(self, call: Callable[..., Any]) -> Callable[..., Any]:
+        """A synchronous endpoint, its JSON answer and its COMMIT in one worker thread.
+
+        Committed by the session dependency instead, the transaction stayed open (on SQLite:
+        the write lock stayed taken) while the commit waited for the event loop and a second
+        thread, behind every other request's work (docs/benchmarks.md, writes); and FastAPI
+        validates and serialises a synchronous endpoint's answer in one more worker thread.
+        A request holding an idempotency key is committed by the route's handler: its answer
+        is recorded first, in the transaction.
+        """
+
+        @functools.wraps(call)
+        def run(**values: Any) -> Any:
+            result = call(**values)
+            session = values.get("session")
+            if isinstance(session, Session) and not session.info.get(_CLAIMED):
+                session.commit()
+            return self._answer(result, values)
+
+        return run
+
+    def _answer(self, result: Any, values: dict[str, Any]) -> Any:
+        """What FastAPI's handler makes of ``result`` (validated by the response model, as
+        JSON, with the headers and status set on the endpoint's ``Response`` parameter)."""
+        field = self.response_field
+        if field is None or isinstance(result, Response) or not self._plain_json:
+            return result
+        value, errors = field.validate(result, {}, loc=("response",))
+        if errors:
+            raise ResponseValidationError(errors=errors, body=result)
+        body = field.serialize_json(
+            value,
+            include=self.response_model_include,
+            exclude=self.response_model_exclude,
+            by_alias=self.response_model_by_alias,
+            exclude_unset=self.response_model_exclude_unset,
+            exclude_defaults=self.response_model_exclude_defaults,
+            exclude_none=self.response_model_exclude_none,
+        )
+        given = next((v for v in values.values() if isinstance(v, Response)), None)
+        status = (given.status_code if given else None) or self.status_code or 200
+        answer = Response(body, status_code=status, media_type="application/json")
+        if not is_body_allowed_for_status_code(status):
+            answer.body = b""
+        if given is not None:
+            answer.headers.raw.extend(given.headers.raw)
+        return answer
+
+    @functools.cached_property
+    def _plain_json(self) -> bool:
+        """FastAPI's default response class: a route that names its own class keeps it."""
+        return isinstance(self.response_class, DefaultPlaceholder)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
