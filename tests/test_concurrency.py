@@ -105,3 +105,32 @@ def test_concurrent_attach_detach_delete_leave_no_dangling_assignment(
     for agent in agents:
         held = tenant.get(f"/v1/agents/{agent}/numbers", params={"limit": "100"}).json()["data"]
         assert {n["e164"] for n in held} <= remaining
+
+
+def test_concurrent_creates_of_one_number_from_two_workspaces_have_one_winner(
+    tenant: Tenant, other_tenant: Tenant, tmp_path: Path
+) -> None:
+    """The insert is its own check (``ON CONFLICT DO NOTHING``): a create that lost the race
+    waits for the winner's transaction and is answered as if it had come after it."""
+    e164 = "+12025550181"
+    with live_server(tenant.backend.url, tmp_path / "server.log") as base_url:
+
+        async def both() -> list[list[httpx2.Response]]:
+            mine = _fire(base_url, tenant.key, [("POST", "/v1/numbers", {"e164": e164})] * 10)
+            theirs = _fire(
+                base_url, other_tenant.key, [("POST", "/v1/numbers", {"e164": e164})] * 10
+            )
+            return list(await asyncio.gather(mine, theirs))
+
+        mine, theirs = asyncio.run(both())
+
+    statuses = sorted(r.status_code for r in mine + theirs)
+    assert statuses == [201] + [409] * 19, [r.text for r in mine + theirs]
+    winner, loser = (mine, theirs) if any(r.status_code == 201 for r in mine) else (theirs, mine)
+    owner = tenant if winner is mine else other_tenant
+    assert {r.json()["error"]["code"] for r in winner if r.status_code == 409} == {
+        "number_already_exists"
+    }
+    assert {r.json()["error"]["code"] for r in loser} == {"number_not_available"}
+    assert [n["e164"] for n in owner.get("/v1/numbers").json()["data"]] == [e164]
+    assert len(owner.events("number.imported")) == 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Uuid, bindparam, delete, exists, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callplane.assignments.models import Assignment
@@ -116,27 +117,50 @@ def view_with(number: PhoneNumber, assignments: Sequence[Assignment]) -> NumberV
 
 
 def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberView:
-    """Add a number without proof of ownership: unverified until a provider or operator vouches."""
+    """Add a number without proof of ownership: unverified until a provider or operator vouches.
+
+    The row is inserted unless the E.164 is held (``ON CONFLICT DO NOTHING``): one statement
+    where a look-up of the holders and the ORM's flush took two and most of a create's Python.
+    Only a number already held is looked up, to say by whom; a concurrent create of the same
+    E.164 waits for the first to end and is then answered the same way.
+    """
     parsed = parse_e164(data.e164, "e164")
-    held = ownership.holders(session, actor, [parsed.e164])
-    if held.mine:
-        raise Conflict(
+    row = _row(actor, parsed, data, utcnow(), policy_of(session, actor.workspace_id))
+    inserted = session.execute(_INSERT_UNLESS_HELD[_dialect(session)], row).first()
+    if inserted is None:
+        held = ownership.holders(session, actor, [parsed.e164])
+        if held.elsewhere:
+            raise ownership.refuse_unavailable(session, actor, parsed.e164)
+        raise Conflict(  # in this workspace, or removed since it stopped this insert
             "number_already_exists",
             f"{parsed.e164} is already in this workspace",
             {"e164": [parsed.e164]},
         )
-    if held.elsewhere:
-        raise ownership.refuse_unavailable(session, actor, parsed.e164)
-    number = _new_number(actor, parsed, data, policy_of(session, actor.workspace_id))
-    result = NumberView(number)
+    result = NumberView(PhoneNumber(**inserted._mapping))
     events.record(
-        session, actor, "number.imported", [ids.render("number", number.id)], after=snapshot(result)
+        session, actor, "number.imported", [ids.render("number", row["id"])], after=snapshot(result)
     )
-    # Last before the COMMIT: the number_counts trigger locks the workspace's count row until
-    # the transaction ends, so creates in one workspace queue there only for the commit itself.
-    session.add(number)
-    session.flush()
     return result
+
+
+def _insert_unless_held(dialect_insert: Any) -> Any:
+    table: Any = PhoneNumber.__table__
+    return (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.e164])
+        .returning(*table.c)
+    )
+
+
+# Built once per dialect (both spell ON CONFLICT alike, but each has its own construct).
+_INSERT_UNLESS_HELD = {
+    "postgresql": _insert_unless_held(postgresql.insert),
+    "sqlite": _insert_unless_held(sqlite.insert),
+}
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -> list[NumberView]:
