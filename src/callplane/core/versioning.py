@@ -12,13 +12,16 @@ write back a number it read earlier. Two paths bump it:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Uuid, column, event, table, update
+from sqlalchemy import Uuid, bindparam, column, event, table, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.expression import TableClause
 
 
 class Versioned:
@@ -36,10 +39,15 @@ def _count_changes(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def bump(session: Session, model: Any, ids: Iterable[uuid.UUID]) -> None:
-    """Count a change to rows of ``model`` made elsewhere (in a table their view includes)."""
-    wanted = sorted(set(ids))
-    if wanted:
-        session.execute(update(model).where(model.id.in_(wanted)).values(version=model.version + 1))
+    """Count a change to rows of ``model`` made elsewhere (in a table their view includes).
+
+    The rows of them this session has loaded get their new version, read back by the UPDATE:
+    what the ORM's synchronisation of an UPDATE did, which cost more than the statement.
+    """
+    for id_, version in _bumped(session, model.__table__, ids):
+        loaded = session.identity_map.get(identity_key(model, id_))
+        if loaded is not None:
+            set_committed_value(loaded, "version", version)
 
 
 def bump_row(session: Session, row: Any, **values: Any) -> None:
@@ -48,14 +56,9 @@ def bump_row(session: Session, row: Any, **values: Any) -> None:
     Through the ORM the same change took the hook's UPDATE and a SELECT to read the new
     version back; here the loaded object gets the version and values the row now holds.
     """
-    model: Any = type(row)
-    table_ = model.__table__
-    version = session.execute(
-        update(table_)
-        .where(table_.c.id == row.id)
-        .values(version=table_.c.version + 1, **values)
-        .returning(table_.c.version)
-    ).scalar_one()
+    table_ = type(row).__table__
+    statement = _row_update(table_, tuple(sorted(values)))
+    version = session.connection().execute(statement, {"row_id": row.id, **values}).scalar_one()
     for name, value in {"version": version, **values}.items():
         set_committed_value(row, name, value)
 
@@ -63,9 +66,38 @@ def bump_row(session: Session, row: Any, **values: Any) -> None:
 def bump_table(session: Session, name: str, ids: Iterable[uuid.UUID]) -> None:
     """:func:`bump` by table name, for a package that may not import the model: an archived
     agent lets go of numbers, and the agents package does not import the numbers package."""
-    rows = table(name, column("id", Uuid()), column("version"))
+    _bumped(session, _versioned_table(name), ids)
+
+
+def _bumped(session: Session, table_: Any, ids: Iterable[uuid.UUID]) -> list[Any]:
     wanted = sorted(set(ids))
-    if wanted:
-        session.execute(
-            update(rows).where(rows.c.id.in_(wanted)).values(version=rows.c.version + 1)
-        )
+    if not wanted:
+        return []
+    return list(session.connection().execute(_bump(table_), {"ids": wanted}))
+
+
+# Statements built once per table (and per set of columns): building one took longer than
+# running it, on every write that changes an assignment.
+@functools.cache
+def _versioned_table(name: str) -> TableClause:
+    return table(name, column("id", Uuid()), column("version"))
+
+
+@functools.cache
+def _bump(table_: Any) -> Any:
+    return (
+        update(table_)
+        .where(table_.c.id.in_(bindparam("ids", expanding=True)))
+        .values(version=table_.c.version + 1)
+        .returning(table_.c.id, table_.c.version)
+    )
+
+
+@functools.cache
+def _row_update(table_: Any, columns: tuple[str, ...]) -> Any:
+    return (
+        update(table_)
+        .where(table_.c.id == bindparam("row_id"))
+        .values(version=table_.c.version + 1, **{c: bindparam(c) for c in columns})
+        .returning(table_.c.version)
+    )
