@@ -9,6 +9,9 @@ alternating between the bare endpoint and the measured one. Sections:
   dict (the ceiling of this stack).
 - **selection**: ``POST /v1/routing/outbound`` for one agent with 10 numbers and no caps, each
   strategy at concurrency 1, 8 and 32; and with 50,000 selections already in the last day.
+  Beside the ratios, the CPU time one call costs the server and (PostgreSQL on this machine)
+  the database's backends, from ``/proc/<pid>/stat`` over the same wrk runs: unlike the
+  ratios, it does not move with what else the machine runs.
 - **twilio**: ``POST /v1/telephony/twilio/{workspace}/voice`` signed as Twilio signs it, each
   request a new call leg (``CallSid``: the replay check writes one row per call), for numbers
   drawn at random from 1,000.
@@ -189,21 +192,76 @@ def workspace(url: str, secret: str, key: str, agents: list[dict[str, Any]]) -> 
     return [workspace_id, *agent_ids]
 
 
+class CpuMeter:
+    """CPU seconds spent by the server and by the database backends serving it, per wrk run.
+
+    The backends are the bench database's client connections found after the warm-up (the
+    server's pools are open by then); on SQLite, or a PostgreSQL whose processes this user
+    cannot read, the database's share stays 0.
+    """
+
+    def __init__(self, server_pid: int, url: str | None) -> None:
+        self.server = [server_pid]
+        self.url = url
+        self.backends: list[int] = []
+        self.per_call: dict[str, tuple[float, float]] = {}  # name: server, database (µs)
+
+    def find_backends(self) -> None:
+        if self.url is None:
+            return
+        with psycopg.connect(self.url) as conn:
+            found = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchall()
+        self.backends = [int(pid) for (pid,) in found]
+
+    def now(self) -> tuple[float, float]:
+        return cpu_seconds(self.server), cpu_seconds(self.backends)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of ``pids`` so far (processes that are gone count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
-    pairs: list[tuple[str, str, Path | None]], args: argparse.Namespace, connections: int
+    pairs: list[tuple[str, str, Path | None]],
+    args: argparse.Namespace,
+    connections: int,
+    cpu: CpuMeter | None = None,
 ) -> dict[str, WrkResult]:
-    """Median of ``args.rounds`` wrk runs for each (name, url, script), interleaved."""
-    runs: dict[str, list[WrkResult]] = {name: [] for name, _, _ in pairs}
+    """Median of ``args.rounds`` wrk runs for each (name, url, script), interleaved; with
+    ``cpu``, the CPU per request of that median run too (``cpu.per_call``)."""
+    runs: dict[str, list[tuple[WrkResult, float, float]]] = {name: [] for name, _, _ in pairs}
     common = {"threads": min(2, connections), "connections": connections}
     for _, url, script in pairs:
         run_wrk(url, duration=1, script=script, **common)  # warm-up
+    if cpu is not None:
+        cpu.find_backends()
     for _ in range(args.rounds):
         for name, url, script in pairs:
-            runs[name].append(run_wrk(url, duration=args.duration, script=script, **common))
+            before = cpu.now() if cpu is not None else (0.0, 0.0)
+            done = run_wrk(url, duration=args.duration, script=script, **common)
+            after = cpu.now() if cpu is not None else (0.0, 0.0)
+            calls = max(done.requests, 1)
+            server, database = (1e6 * (a - b) / calls for a, b in zip(after, before, strict=True))
+            runs[name].append((done, server, database))
     result = {}
-    for name, found in runs.items():
-        middle = sorted(found, key=lambda r: r.rps)[len(found) // 2]
+    for name, measured in runs.items():
+        ordered = sorted(measured, key=lambda r: r[0].rps)
+        middle, server, database = ordered[len(ordered) // 2]
         result[name] = middle
+        if cpu is not None:
+            cpu.per_call[name] = (server, database)
+        found = [r for r, _, _ in measured]
         bad = sum(r.non_2xx + r.socket_errors for r in found)
         if bad:
             raise RuntimeError(f"{name}: {bad} non-2xx responses or socket errors")
@@ -439,7 +497,8 @@ def selection(backend: str, pool: list[str], args: argparse.Namespace) -> list[R
                 for connections in args.clients:
                     pairs = [("bare", f"{srv.base}/healthz", None)]
                     pairs += [(name, srv.base, path) for name, path in scripts.items()]
-                    found = measure(pairs, args, connections)
+                    cpu = CpuMeter(srv.pid, url if backend == "postgresql" else None)
+                    found = measure(pairs, args, connections, cpu)
                     for name in scripts:
                         rows.append(
                             {
@@ -451,6 +510,8 @@ def selection(backend: str, pool: list[str], args: argparse.Namespace) -> list[R
                                 "rps": found[name].rps,
                                 "p50": found[name].p50_ms,
                                 "p99": found[name].p99_ms,
+                                "bare_cpu": cpu.per_call["bare"][0],
+                                "cpu": cpu.per_call[name],
                             }
                         )
                         print(f"  {name} c{connections}: {found[name].rps:,.0f}", file=sys.stderr)
@@ -609,14 +670,17 @@ def resolution_table(rows: list[Row]) -> str:
 
 def selection_table(rows: list[Row]) -> str:
     lines = [
-        "| Backend | Agent | Clients | `/healthz` rps | selections/s | ratio | p50 / p99 (ms) |",
-        "|---|---|--:|--:|--:|--:|--:|",
+        "| Backend | Agent | Clients | `/healthz` rps | selections/s | ratio | p50 / p99 (ms) "
+        "| CPU µs per call: server / database (`/healthz`: server) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
+        server, database = r["cpu"]
         lines.append(
             f"| {LABELS[r['backend']]} | {r['strategy']} | {r['connections']} "
             f"| {r['bare']:,.0f} | {r['rps']:,.0f} | {r['rps'] / r['bare']:.3f} "
-            f"| {r['p50']:.1f} / {r['p99']:.1f} |"
+            f"| {r['p50']:.1f} / {r['p99']:.1f} "
+            f"| {server:,.0f} / {database:,.0f} ({r['bare_cpu']:,.0f}) |"
         )
     return "\n".join(lines)
 

@@ -13,6 +13,11 @@ grew with the log). Here:
 - a number found at a cap is marked ``capped_until`` the moment a slot frees, so the next
   selections skip it without counting anything.
 
+The counters stay on the number's row, wide and many-indexed as it is: none of the columns a
+selection sets is indexed, so its update is HOT (no index entry is written; measured 99.8-100%
+of them), and a narrow side table would add a second row to lock without saving index work
+(docs/benchmarks.md, "where its CPU goes").
+
 Health (callplane.reputation) lives on the same row: a benched or paused number is not a
 candidate (a benched one is again once its cool-down is over), a warming number's day cap is the
 ramp's, and a destination called recently keeps its number (``sticky``). The row lock makes these
