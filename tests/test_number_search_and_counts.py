@@ -243,13 +243,13 @@ def test_a_search_with_many_matches_is_counted_to_the_limit_and_paged_in_order(
             ]
         finally:
             event.remove(engine, "before_cursor_execute", watch)
-    assert [v.number.e164 for v in first.items] == matching[:50]
+    assert [v.e164 for v in first.items] == matching[:50]
     assert (first.total, first.total_is_exact) == (COUNT_LIMIT + 1, False)
-    assert [v.number.e164 for v in last.items] == matching[49::-1]
+    assert [v.e164 for v in last.items] == matching[49::-1]
     assert (exact.total, exact.total_is_exact) == (len(matching), True)
     for page in walked:
         assert (page.total, page.total_is_exact) == (COUNT_LIMIT + 1, False)
-    assert [[v.number.e164 for v in page.items] for page in walked] == [
+    assert [[v.e164 for v in page.items] for page in walked] == [
         matching[:50],
         matching[49::-1],
     ] * 2
@@ -337,7 +337,7 @@ def _assert_pages_match_a_scan(
             pages, window = [], Window()
             while True:
                 page = browse_numbers(session, actor, filters, sort=sort, window=window, limit=PAGE)
-                pages += [v.number.e164 for v in page.items]
+                pages += [v.e164 for v in page.items]
                 if page.next_key is None:
                     break
                 window = Window(after=page.next_key)
@@ -346,7 +346,7 @@ def _assert_pages_match_a_scan(
             backwards, window = [], Window(last=True)
             while True:
                 page = browse_numbers(session, actor, filters, sort=sort, window=window, limit=PAGE)
-                backwards = [v.number.e164 for v in page.items] + backwards
+                backwards = [v.e164 for v in page.items] + backwards
                 if page.previous_key is None:
                     break
                 window = Window(before=page.previous_key)

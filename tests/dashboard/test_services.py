@@ -26,7 +26,7 @@ def actor_of(tenant: Tenant) -> Actor:
 def e164s(tenant: Tenant, **kwargs: object) -> tuple[list[str], int, str | None, str | None]:
     with tenant.backend.database.session(write=False) as session:
         page = browse_numbers(session, actor_of(tenant), **kwargs)  # type: ignore[arg-type]
-    return [v.number.e164 for v in page.items], page.total, page.previous_key, page.next_key
+    return [v.e164 for v in page.items], page.total, page.previous_key, page.next_key
 
 
 def test_pages_both_ways_in_either_order_with_the_total(tenant: Tenant) -> None:

@@ -7,18 +7,23 @@ index range whichever end it starts from.
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Uuid, any_, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from callplane.assignments.models import Assignment
 from callplane.core.context import Actor
 from callplane.core.errors import InvalidInput
 from callplane.core.pagination import decode_cursor, encode_cursor
 from callplane.numbers.models import NumberCount, PhoneNumber
 from callplane.numbers.search import Reading
-from callplane.numbers.service import NumberFilters, NumberView, filtered, views
+from callplane.numbers.service import NumberFilters, filtered
 
 SORTS = ("number", "-number", "created", "-created")
 # The whole inventory, a country, a status: those totals are read, exact, from the counts the
@@ -41,10 +46,55 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """A number as a list shows it: who answers it, and its own columns (those of _LISTED).
+
+    A page reads these columns alone, as plain rows: built as ORM objects with every column
+    (and their assignments as well), 50 numbers cost more than finding them among a million.
+    """
+
+    inbound_agent_id: uuid.UUID | None
+    outbound_agents: int  # how many agents may call from it
+    id: uuid.UUID
+    e164: str
+    friendly_name: str | None
+    country_code: str | None
+    number_type: str
+    status: str
+    valid: bool
+    provider: str | None
+    source: str
+
+
+# The columns of a Listed after the two read from the assignments, in its order.
+_LISTED = (
+    PhoneNumber.id,
+    PhoneNumber.e164,
+    PhoneNumber.friendly_name,
+    PhoneNumber.country_code,
+    PhoneNumber.number_type,
+    PhoneNumber.status,
+    PhoneNumber.valid,
+    PhoneNumber.provider,
+    PhoneNumber.source,
+)
+# Who answers the numbers of a page, built once (a number has at most one inbound agent).
+_ANSWERS = select(Assignment.number_id, Assignment.agent_id, Assignment.direction)
+_ANSWERING = _ANSWERS.where(
+    Assignment.number_id.in_(bindparam("ids", type_=Uuid(), expanding=True))
+)
+# PostgreSQL gets the ids as one array: as 50 parameters they cost it (and psycopg) more than
+# reading the assignments (0.3 against 0.2 ms a page).
+_ANSWERING_ARRAY = _ANSWERS.where(
+    Assignment.number_id == any_(bindparam("ids", type_=ARRAY(Uuid())))
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Browse:
     """One page, the keys of its neighbours, and how many numbers match (counted up to a cap)."""
 
-    items: list[NumberView]
+    items: list[Listed]
     total: int  # when not exact, the count's limit + 1: "more than the limit"
     total_is_exact: bool
     next_key: str | None  # the ``after`` of the next page
@@ -96,20 +146,38 @@ def browse_numbers(
     forward_order = column.desc() if descending else column.asc()
     backward_order = column.asc() if descending else column.desc()
     order = backward_order if backwards else forward_order
-    rows = list(session.scalars(query.order_by(order).limit(limit + 1)))
+    query = query.with_only_columns(*_LISTED).order_by(order).limit(limit + 1)
+    rows = list(session.execute(query))
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
         rows.reverse()
     has_next = (more and not backwards) or (backwards and window.before is not None)
     has_previous = (more and backwards) or window.after is not None
+    items = _listed(session, rows)
     return Browse(
-        views(session, rows),
+        items,
         total,
         exact,
-        _render_key(sort, rows[-1]) if rows and has_next else None,
-        _render_key(sort, rows[0]) if rows and has_previous else None,
+        _render_key(sort, items[-1]) if items and has_next else None,
+        _render_key(sort, items[0]) if items and has_previous else None,
     )
+
+
+def _listed(session: Session, rows: Sequence[Any]) -> list[Listed]:
+    inbound: dict[uuid.UUID, uuid.UUID] = {}
+    outbound: Counter[uuid.UUID] = Counter()
+    if rows:
+        by_array = session.get_bind().dialect.name == "postgresql"
+        answering = _ANSWERING_ARRAY if by_array else _ANSWERING
+        for number_id, agent_id, direction in session.execute(
+            answering, {"ids": [r.id for r in rows]}
+        ):
+            if direction == "inbound":
+                inbound[number_id] = agent_id
+            else:
+                outbound[number_id] += 1
+    return [Listed(inbound.get(r.id), outbound[r.id], *r) for r in rows]
 
 
 def _kept_total(session: Session, actor: Actor, filters: NumberFilters) -> int | None:
@@ -137,5 +205,5 @@ def _key(sort: str, text: str) -> Any:
     return decode_cursor(text)
 
 
-def _render_key(sort: str, number: PhoneNumber) -> str:
+def _render_key(sort: str, number: Listed) -> str:
     return number.e164 if sort.lstrip("-") == "number" else encode_cursor(number.id)

@@ -69,7 +69,7 @@ def _selected(
             f"More than {MAX_BATCH:,} numbers match this filter, and a bulk action takes at "
             f"most {MAX_BATCH:,} at a time. Narrow the filter and repeat.",
         )
-    return [v.number.e164 for v in page.items]
+    return [v.e164 for v in page.items]
 
 
 def _agent_for(agents: Agents, action: str, agent_ref: str) -> AgentName | None:
