@@ -188,9 +188,8 @@ class IdempotentRoute(APIRoute):
         )
         given = next((v for v in values.values() if isinstance(v, Response)), None)
         status = (given.status_code if given else None) or self.status_code or 200
-        answer = Response(body, status_code=status, media_type="application/json")
-        if not is_body_allowed_for_status_code(status):
-            answer.body = b""
+        content = body if is_body_allowed_for_status_code(status) else b""
+        answer = Response(content, status_code=status, media_type="application/json")
         if given is not None:
             answer.headers.raw.extend(given.headers.raw)
         return answer

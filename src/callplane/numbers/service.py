@@ -8,15 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, delete, exists, insert, select
+from sqlalchemy import Uuid, any_, bindparam, delete, exists, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from callplane.assignments.models import Assignment
 from callplane.core import ids
 from callplane.core.conditional import NO_PRECONDITIONS, Preconditions, entity_tag
 from callplane.core.context import Actor
-from callplane.core.db import utcnow
+from callplane.core.db import is_postgres, utcnow
 from callplane.core.errors import Conflict, DomainError, InvalidInput
 from callplane.core.limits import check_batch_size
 from callplane.core.pagination import OffsetPage, Page, keyset_page, offset_page
@@ -72,22 +73,45 @@ class NumberFilters:
     has_inbound_agent: bool | None = None  # Synthflow's ``is_available``, negated
 
 
-def views(session: Session, numbers: Sequence[PhoneNumber]) -> list[NumberView]:
-    """Numbers with their assignments, loaded in one query for the whole list."""
+@dataclass(frozen=True, slots=True)
+class NumberAgents:
+    """Who answers each of some numbers, and which agents call from each (oldest first)."""
+
+    inbound: dict[uuid.UUID, uuid.UUID]
+    outbound: dict[uuid.UUID, list[uuid.UUID]]
+
+
+# agents_of's statements, built once (every list page reads them). PostgreSQL gets the ids as
+# one array: as 50 parameters they cost it (and psycopg) more than reading the assignments.
+_AGENTS = select(Assignment.number_id, Assignment.agent_id, Assignment.direction).order_by(
+    Assignment.created_at, Assignment.agent_id
+)
+_AGENTS_OF_LIST = _AGENTS.where(
+    Assignment.number_id.in_(bindparam("ids", type_=Uuid(), expanding=True))
+)
+_AGENTS_OF_ARRAY = _AGENTS.where(
+    Assignment.number_id == any_(bindparam("ids", type_=ARRAY(Uuid())))
+)
+
+
+def agents_of(session: Session, number_ids: Sequence[uuid.UUID]) -> NumberAgents:
+    """The agents of a whole list of numbers, in one query."""
     inbound: dict[uuid.UUID, uuid.UUID] = {}
     outbound: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    if numbers:
-        rows = session.execute(
-            select(Assignment.number_id, Assignment.agent_id, Assignment.direction)
-            .where(Assignment.number_id.in_([n.id for n in numbers]))
-            .order_by(Assignment.created_at, Assignment.agent_id)
-        )
-        for number_id, agent_id, direction in rows:
+    if number_ids:
+        statement = _AGENTS_OF_ARRAY if is_postgres(session.get_bind()) else _AGENTS_OF_LIST
+        for number_id, agent_id, direction in session.execute(statement, {"ids": list(number_ids)}):
             if direction == "inbound":
                 inbound[number_id] = agent_id
             else:
                 outbound[number_id].append(agent_id)
-    return [NumberView(n, inbound.get(n.id), outbound.get(n.id, [])) for n in numbers]
+    return NumberAgents(inbound, outbound)
+
+
+def views(session: Session, numbers: Sequence[PhoneNumber]) -> list[NumberView]:
+    """Numbers with their assignments, loaded in one query for the whole list."""
+    agents = agents_of(session, [n.id for n in numbers])
+    return [NumberView(n, agents.inbound.get(n.id), agents.outbound.get(n.id, [])) for n in numbers]
 
 
 def view(session: Session, number: PhoneNumber) -> NumberView:
@@ -129,8 +153,8 @@ def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberVi
     """
     parsed = parse_e164(data.e164, "e164")
     row = _row(actor, parsed, data, utcnow(), policy_of(session, actor.workspace_id))
-    dialect = session.get_bind().dialect.name
-    inserted = session.execute(_INSERT_UNLESS_HELD[dialect], row).first()
+    insert_unless_held = _INSERT_UNLESS_HELD[is_postgres(session.get_bind())]
+    inserted = session.execute(insert_unless_held, row).first()
     if inserted is None:
         held = ownership.holders(session, actor, [parsed.e164])
         if held.elsewhere:
@@ -156,10 +180,11 @@ def _insert_unless_held(dialect_insert: Any) -> Any:
     )
 
 
-# Built once per dialect (both spell ON CONFLICT alike, but each has its own construct).
+# Built once per database, PostgreSQL's first (both spell ON CONFLICT alike, but each
+# dialect has its own construct).
 _INSERT_UNLESS_HELD = {
-    "postgresql": _insert_unless_held(postgresql.insert),
-    "sqlite": _insert_unless_held(sqlite.insert),
+    True: _insert_unless_held(postgresql.insert),
+    False: _insert_unless_held(sqlite.insert),
 }
 
 
