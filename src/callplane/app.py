@@ -32,6 +32,7 @@ from callplane.core.ratelimit import build_rate_limiter
 from callplane.core.workers import BackgroundWorker, every
 from callplane.events.router import router as events_router
 from callplane.idempotency import service as idempotency
+from callplane.numbers import router as numbers_api
 from callplane.numbers.router import router as numbers_router
 from callplane.providers.registry import Providers
 from callplane.providers.releases import ReleaseWorker, policy_from, recover
@@ -210,6 +211,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # matched first: it skips FastAPI's per-request dependency machinery, and the generated
     # OpenAPI document describes it from OPENAPI_PATHS.
     app.router.routes[:0] = routing_api.HOT_ROUTES
+    numbers_api.install(app, hot_pool)
     _document(app, routing_api.OPENAPI_PATHS, routing_api.OPENAPI_MODELS)
 
     return app

@@ -42,6 +42,7 @@ from callplane.core.http import CurrentActor, DbSession
 from callplane.idempotency import service
 from callplane.idempotency.service import Fingerprint, Scope, StoredAnswer
 
+HEADER = "Idempotency-Key"  # the native API's; the vendors' routes name their own
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_CODES = frozenset({"concurrent_modification"})
 _STATE = "idempotency"
@@ -82,7 +83,7 @@ class Claim:
         service.record(self.session, self.claim_id, answer)
 
 
-def idempotent(header: str = "Idempotency-Key") -> Any:
+def idempotent(header: str = HEADER) -> Any:
     """The dependency that makes a route honour ``header`` (the vendors name it differently)."""
 
     async def fingerprint_of(request: Request) -> Fingerprint | None:

@@ -2,14 +2,34 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.responses import Response as StarletteResponse
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from callplane.core import conditional
+from callplane.core.auth_guard import client_address
 from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHeaders
 from callplane.core.envelope import Envelope, ListEnvelope
-from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
-from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
-from callplane.numbers import service
+from callplane.core.errors import DomainError
+from callplane.core.hotdb import HotPool
+from callplane.core.http import (
+    CurrentActor,
+    DbSession,
+    bearer_token,
+    clamp_limit,
+    count_request,
+    ok,
+    paged,
+    request_id,
+)
+from callplane.core.phone import parse_e164
+from callplane.idempotency.http import HEADER, IDEMPOTENCY_KEY, IdempotentRoute
+from callplane.numbers import hot_path, service
 from callplane.numbers.schemas import (
     NumberBatch,
     NumberCreate,
@@ -18,6 +38,7 @@ from callplane.numbers.schemas import (
     SummaryOut,
 )
 from callplane.numbers.summary import summarize
+from callplane.workspaces.authenticator import KeyAuthenticator
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"], route_class=IdempotentRoute)
 
@@ -99,3 +120,91 @@ def delete_number(
 ) -> Envelope[NumberOut]:
     """Detach the number from every agent and remove it; the body is the number as it was."""
     return ok(NumberOut.of(service.delete_number(session, actor, number, preconditions)), actor)
+
+
+class QuickCreate:
+    """``POST /v1/numbers`` on the event loop, for the usual create on PostgreSQL.
+
+    Matched in front of the route above (``install``), which still answers everything else
+    exactly as before: SQLite (where writers queue for one lock anyway), a request with an
+    ``Idempotency-Key``, a body that is not plain JSON or that the schema or the E.164 rules
+    refuse, and a number already held (the service says by whom). What is decided here is
+    decided by the same code as there: the key (a refusal is the same refusal), its rate limit
+    (counted once: the route does not count a request handed on again), and the rows
+    (``hot_path``). Measured in docs/benchmarks.md, writes.
+    """
+
+    def __init__(self, route: APIRoute, pool: HotPool) -> None:
+        self._route = route
+        self._pool = pool
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if not self._pool.postgres or HEADER in request.headers or not _plain_json(request):
+            await self._hand_on(scope, receive, send)
+            return
+        body = await request.body()
+        again = _replaying(body, receive)
+        keys: KeyAuthenticator = request.app.state.authenticator
+        with request.app.state.auth_guard.watch(client_address(request)):
+            actor, row = await keys.authenticate_reading(
+                bearer_token(request), request_id(request), hot_path.READ_SQL
+            )
+        keys.require_full_scope(actor)
+        await count_request(request, actor)
+        try:
+            data = NumberCreate.model_validate_json(body)
+            parsed = parse_e164(data.e164, "e164")
+        except (ValidationError, DomainError):
+            await self._hand_on(scope, again, send)
+            return
+        workspace = hot_path.workspace_of(row)
+        created = await hot_path.insert_number(
+            self._pool, actor, parsed, data.to_input(), workspace
+        )
+        if created is None:
+            await self._hand_on(scope, again, send)
+            return
+        use = keys.note_use(actor)
+        answer = ok(NumberOut.of(created), actor).model_dump_json()
+        response = StarletteResponse(
+            answer,
+            status_code=201,
+            media_type="application/json",
+            background=BackgroundTask(use) if use is not None else None,
+        )
+        await response(scope, receive, send)
+
+    async def _hand_on(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _, route_scope = self._route.matches(scope)
+        scope.update(route_scope)
+        await self._route.handle(scope, receive, send)
+
+
+def install(app: Starlette, pool: HotPool) -> None:
+    """Put QuickCreate in front of the create route (routes match in order)."""
+    create = next(
+        r
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.path == router.prefix and "POST" in (r.methods or ())
+    )
+    app.router.routes.insert(0, Route(router.prefix, QuickCreate(create, pool), methods=["POST"]))
+
+
+def _plain_json(request: Request) -> bool:
+    """A JSON body as FastAPI reads one; anything else goes to the route, which says why not."""
+    return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for the route a request is handed on to: the body read here, then the rest."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

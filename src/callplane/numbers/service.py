@@ -152,7 +152,7 @@ def import_number(session: Session, actor: Actor, data: NumberInput) -> NumberVi
     connection of the same shard, workspace and country waits for it.
     """
     parsed = parse_e164(data.e164, "e164")
-    row = _row(actor, parsed, data, utcnow(), policy_of(session, actor.workspace_id))
+    row = new_number_row(actor, parsed, data, utcnow(), policy_of(session, actor.workspace_id))
     insert_unless_held = _INSERT_UNLESS_HELD[is_postgres(session.get_bind())]
     inserted = session.execute(insert_unless_held, row).first()
     if inserted is None:
@@ -237,7 +237,7 @@ def import_batch(session: Session, actor: Actor, items: Sequence[NumberInput]) -
     now = utcnow()
     policy = policy_of(session, actor.workspace_id)
     rows = [
-        _row(actor, p, item, now, policy)
+        new_number_row(actor, p, item, now, policy)
         for p, item in zip(parsed, items, strict=True)
         if p is not None
     ]
@@ -428,7 +428,7 @@ def _apply_filters(
     return query
 
 
-def _row(
+def new_number_row(
     actor: Actor, p: ParsedNumber, data: NumberInput, now: Any, policy: Policy
 ) -> dict[str, Any]:
     return {
@@ -441,6 +441,7 @@ def _row(
         "valid": p.valid,
         "status": "active",
         "source": "imported",
+        "fallback_action": "reject",  # the column's default, here so a picture needs no insert
         "provider": data.provider,
         "monthly_cost_cents": data.monthly_cost_cents,
         "purchased_at": None,

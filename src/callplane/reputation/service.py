@@ -70,9 +70,13 @@ _POLICY = select(*(getattr(CallerIdPolicy, name) for name in POLICY_FIELDS)).whe
 
 def policy_of(session: Session, workspace_id: uuid.UUID) -> Policy:
     row = session.execute(_POLICY, {"workspace_id": workspace_id}).one_or_none()
-    if row is None:
+    return policy_from(None if row is None else row._asdict())
+
+
+def policy_from(values: dict[str, Any] | None) -> Policy:
+    """The policy of a workspace's row (its POLICY_FIELDS), or the defaults without one."""
+    if values is None:
         return Policy()
-    values: dict[str, Any] = row._asdict()
     return Policy(**{**values, "warming_daily_caps": tuple(values["warming_daily_caps"])})
 
 

@@ -48,7 +48,14 @@ class Recorded:
 
 def enqueue(session: Session, recorded: Recorded) -> None:
     """Queue ``recorded`` for every endpoint that wants its type."""
-    rows = [
+    rows = delivery_rows(recorded, _subscribers(session, recorded.workspace_id))
+    if rows:
+        session.execute(_INSERT, rows)
+
+
+def delivery_rows(recorded: Recorded, subscribers: Subscribers) -> list[dict[str, Any]]:
+    """The deliveries of ``recorded``: one per endpoint of ``subscribers`` that wants its type."""
+    return [
         {
             "id": ids.new_uuid(),
             "workspace_id": recorded.workspace_id,
@@ -63,11 +70,9 @@ def enqueue(session: Session, recorded: Recorded) -> None:
             "created_at": recorded.created_at,
             "updated_at": recorded.created_at,
         }
-        for endpoint_id, types in _subscribers(session, recorded.workspace_id)
+        for endpoint_id, types in subscribers
         if ALL in types or recorded.type in types
     ]
-    if rows:
-        session.execute(_INSERT, rows)
 
 
 def resource_key(resource_ids: list[str], event_id: uuid.UUID) -> str:
