@@ -475,8 +475,9 @@ def test_the_native_writes_commit_and_answer_in_the_call_that_ran_their_endpoint
     of the endpoint, in its worker thread, not in a second hop after it returned (on SQLite
     the write lock stayed taken meanwhile; docs/benchmarks.md, writes); and the answer is made
     there too, never by FastAPI's serialisation in one more thread. (On PostgreSQL a create
-    without an idempotency key runs on the event loop instead: ``QuickCreate``, tested in
-    test_number_create_paths.py; its COMMIT is not the engine's.)"""
+    and a delete without an idempotency key or preconditions run on the event loop instead:
+    ``QuickCreate`` and ``QuickDelete``, tested in test_number_quick_paths.py; their COMMIT is
+    not the engine's.)"""
     agent = tenant.agent("inbound")["id"]
     in_wrapper: list[bool] = []
     serialised_by_fastapi: list[object] = []
@@ -506,5 +507,5 @@ def test_the_native_writes_commit_and_answer_in_the_call_that_ran_their_endpoint
         assert tenant.delete("/v1/numbers/+16285550190").status_code == 200
     finally:
         event.remove(engine, "commit", on_commit)
-    assert in_wrapper == [True] * (3 if tenant.backend.name == "postgresql" else 4)
+    assert in_wrapper == [True] * (2 if tenant.backend.name == "postgresql" else 4)
     assert serialised_by_fastapi == []

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.routing import APIRoute
@@ -14,9 +16,10 @@ from starlette.types import Message, Receive, Scope, Send
 from callplane.core import conditional
 from callplane.core.auth_guard import client_address
 from callplane.core.conditional import NOT_MODIFIED, IfNoneMatch, PreconditionHeaders
+from callplane.core.context import Actor
 from callplane.core.envelope import Envelope, ListEnvelope
 from callplane.core.errors import DomainError
-from callplane.core.hotdb import HotPool
+from callplane.core.hotdb import HotPool, Row
 from callplane.core.http import (
     CurrentActor,
     DbSession,
@@ -30,6 +33,7 @@ from callplane.core.http import (
 from callplane.core.phone import parse_e164
 from callplane.idempotency.http import HEADER, IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import hot_path, service
+from callplane.numbers.references import parse_ref
 from callplane.numbers.schemas import (
     NumberBatch,
     NumberCreate,
@@ -38,6 +42,7 @@ from callplane.numbers.schemas import (
     SummaryOut,
 )
 from callplane.numbers.summary import summarize
+from callplane.providers import releases
 from callplane.workspaces.authenticator import KeyAuthenticator
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"], route_class=IdempotentRoute)
@@ -122,16 +127,13 @@ def delete_number(
     return ok(NumberOut.of(service.delete_number(session, actor, number, preconditions)), actor)
 
 
-class QuickCreate:
-    """``POST /v1/numbers`` on the event loop, for the usual create on PostgreSQL.
+class _QuickRoute:
+    """A write on the event loop, for its usual case on PostgreSQL, in front of its route.
 
-    Matched in front of the route above (``install``), which still answers everything else
-    exactly as before: SQLite (where writers queue for one lock anyway), a request with an
-    ``Idempotency-Key``, a body that is not plain JSON or that the schema or the E.164 rules
-    refuse, and a number already held (the service says by whom). What is decided here is
-    decided by the same code as there: the key (a refusal is the same refusal), its rate limit
-    (counted once: the route does not count a request handed on again), and the rows
-    (``hot_path``). Measured in docs/benchmarks.md, writes.
+    The route behind it still answers everything else exactly as before (``_hand_on``). What
+    is decided here is decided by the same code as there: the key (a refusal is the same
+    refusal), its rate limit (counted once: the route does not count a request handed on
+    again), and the rows (``hot_path``). Measured in docs/benchmarks.md, writes.
     """
 
     def __init__(self, route: APIRoute, pool: HotPool) -> None:
@@ -139,41 +141,24 @@ class QuickCreate:
         self._pool = pool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        if not self._pool.postgres or HEADER in request.headers or not _plain_json(request):
-            await self._hand_on(scope, receive, send)
-            return
-        body = await request.body()
-        again = _replaying(body, receive)
+        raise NotImplementedError
+
+    def _usual(self, request: Request) -> bool:
+        """PostgreSQL (SQLite's writers queue for one lock anyway), without a header that
+        asks for the route's own work: an idempotency key, preconditions."""
+        headers = request.headers
+        return self._pool.postgres and not any(h in headers for h in _ROUTE_HEADERS)
+
+    async def _authenticated(self, request: Request, statement: str, **params: Any) -> Read:
+        """The actor and the row of ``statement``, which also reads what the write needs."""
         keys: KeyAuthenticator = request.app.state.authenticator
         with request.app.state.auth_guard.watch(client_address(request)):
             actor, row = await keys.authenticate_reading(
-                bearer_token(request), request_id(request), hot_path.READ_SQL
+                bearer_token(request), request_id(request), statement, **params
             )
         keys.require_full_scope(actor)
         await count_request(request, actor)
-        try:
-            data = NumberCreate.model_validate_json(body)
-            parsed = parse_e164(data.e164, "e164")
-        except (ValidationError, DomainError):
-            await self._hand_on(scope, again, send)
-            return
-        workspace = hot_path.workspace_of(row)
-        created = await hot_path.insert_number(
-            self._pool, actor, parsed, data.to_input(), workspace
-        )
-        if created is None:
-            await self._hand_on(scope, again, send)
-            return
-        use = keys.note_use(actor)
-        answer = ok(NumberOut.of(created), actor).model_dump_json()
-        response = StarletteResponse(
-            answer,
-            status_code=201,
-            media_type="application/json",
-            background=BackgroundTask(use) if use is not None else None,
-        )
-        await response(scope, receive, send)
+        return Read(actor, row, keys.note_use(actor))
 
     async def _hand_on(self, scope: Scope, receive: Receive, send: Send) -> None:
         _, route_scope = self._route.matches(scope)
@@ -181,14 +166,97 @@ class QuickCreate:
         await self._route.handle(scope, receive, send)
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    actor: Actor
+    row: Row
+    record_use: Callable[[], None] | None  # the key's use, to record after the answer
+
+
+_ROUTE_HEADERS = (HEADER, "if-match", "if-none-match")
+
+
+async def _answer(read: Read, status: int, view: service.NumberView, *asgi: Any) -> None:
+    body = ok(NumberOut.of(view), read.actor).model_dump_json()
+    use = read.record_use
+    background = BackgroundTask(use) if use is not None else None
+    response = StarletteResponse(body, status, media_type="application/json", background=background)
+    await response(*asgi)
+
+
+class QuickCreate(_QuickRoute):
+    """``POST /v1/numbers``: a new number. Handed on: a body that is not plain JSON or that
+    the schema or the E.164 rules refuse, and a number already held (the service says by
+    whom)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if not self._usual(request) or not _plain_json(request):
+            await self._hand_on(scope, receive, send)
+            return
+        body = await request.body()
+        again = _replaying(body, receive)
+        read = await self._authenticated(request, hot_path.CREATE_READ_SQL)
+        try:
+            data = NumberCreate.model_validate_json(body)
+            parsed = parse_e164(data.e164, "e164")
+        except (ValidationError, DomainError):
+            await self._hand_on(scope, again, send)
+            return
+        created = await hot_path.insert_number(
+            self._pool,
+            read.actor,
+            parsed,
+            data.to_input(),
+            hot_path.policy_row_of(read.row),
+            hot_path.subscribers_of(read.row),
+        )
+        if created is None:
+            await self._hand_on(scope, again, send)
+            return
+        await _answer(read, 201, created, scope, receive, send)
+
+
+class QuickDelete(_QuickRoute):
+    """``DELETE /v1/numbers/{number}``: a number no agent holds and that leaves no promise
+    behind (not bought through a provider). Handed on: a reference the rules refuse, a
+    number not found, held by agents, to release at its provider, or changed meanwhile."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if not self._usual(request):
+            await self._hand_on(scope, receive, send)
+            return
+        try:
+            ref = parse_ref(request.path_params["number"], "number")
+        except DomainError:
+            ref = None
+        by, value = ("id", ref.number_id) if ref and ref.number_id else ("e164", ref and ref.e164)
+        read = await self._authenticated(request, hot_path.DELETE_READ_SQL[by], ref=value)
+        found = hot_path.found_of(read.row) if ref is not None else None
+        if found is None or found.held_by_agents or releases.releasable(found.view.number):
+            await self._hand_on(scope, receive, send)
+            return
+        subscribers = hot_path.subscribers_of(read.row)
+        if not await hot_path.delete_number(self._pool, read.actor, found.view, subscribers):
+            await self._hand_on(scope, receive, send)
+            return
+        await _answer(read, 200, found.view, scope, receive, send)
+
+
 def install(app: Starlette, pool: HotPool) -> None:
-    """Put QuickCreate in front of the create route (routes match in order)."""
-    create = next(
-        r
-        for r in router.routes
-        if isinstance(r, APIRoute) and r.path == router.prefix and "POST" in (r.methods or ())
-    )
-    app.router.routes.insert(0, Route(router.prefix, QuickCreate(create, pool), methods=["POST"]))
+    """Put the quick routes in front of the routes they stand for (routes match in order)."""
+    quick: list[tuple[type[_QuickRoute], str, str]] = [
+        (QuickCreate, router.prefix, "POST"),
+        (QuickDelete, router.prefix + "/{number}", "DELETE"),
+    ]
+    for kind, path, method in quick:
+        route = next(
+            r
+            for r in router.routes
+            if isinstance(r, APIRoute) and r.path == path and method in (r.methods or ())
+        )
+        app.router.routes.insert(0, Route(path, kind(route, pool), methods=[method]))
 
 
 def _plain_json(request: Request) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from callplane.core.context import Actor
 from callplane.core.errors import Unauthenticated
@@ -47,13 +48,13 @@ class KeyAuthenticator:
         return actor
 
     async def authenticate_reading(
-        self, token: str | None, request_id: str, statement: str
+        self, token: str | None, request_id: str, statement: str, **params: Any
     ) -> tuple[Actor, Row]:
         """The actor, and the row of ``statement`` (its columns start with KEY_COLUMNS_SQL; it
         takes the key's hash): a write that needs more of the workspace than the key reads it
         in the same round trip (``numbers.hot_path``)."""
         key_hash = hash_api_key(service.require_token(token), self._secret)
-        row = await self._pool.one(statement, {"key_hash": key_hash})
+        row = await self._pool.one(statement, {**params, "key_hash": key_hash})
         actor = key_actor(row, request_id)
         assert row is not None  # key_actor refuses a missing row
         return actor, row

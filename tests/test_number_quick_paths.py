@@ -1,17 +1,21 @@
-"""POST /v1/numbers has two paths on PostgreSQL: the usual create on the event loop
-(``numbers.router.QuickCreate``) and the FastAPI route behind it, which answers everything the
-first hands on. Both must answer, write, audit and notify the same, and count a request once."""
+"""Creating and deleting a number have two paths on PostgreSQL: the usual case on the event loop
+(``numbers.router.QuickCreate``, ``QuickDelete``) and the FastAPI route behind it, which answers
+everything the first hands on. Both must answer, write, audit and notify the same, and count a
+request once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import httpx2
 import pytest
 
+from callplane.core import ids
 from callplane.core.ratelimit import RateLimiter
 from callplane.numbers import hot_path
+from callplane.numbers.models import PhoneNumber
 from tests.helpers import Tenant, error_code
 from tests.test_api_keys import new_key
 
@@ -44,6 +48,22 @@ def quick_creates(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return inserted
 
 
+@pytest.fixture
+def quick_deletes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The E.164s that QuickDelete deleted."""
+    deleted: list[str] = []
+    delete_number = hot_path.delete_number
+
+    async def spy(pool: Any, actor: Any, removed: Any, subscribers: Any) -> bool:
+        done = await delete_number(pool, actor, removed, subscribers)
+        if done:
+            deleted.append(removed.number.e164)
+        return done
+
+    monkeypatch.setattr(hot_path, "delete_number", spy)
+    return deleted
+
+
 def webhook(tenant: Tenant, name: str, types: list[str], *, enabled: bool = True) -> str:
     url = f"https://hooks.example.com/{name}"
     response = tenant.post("/v1/webhook-endpoints", {"url": url, "event_types": types})
@@ -55,11 +75,13 @@ def webhook(tenant: Tenant, name: str, types: list[str], *, enabled: bool = True
     return endpoint_id
 
 
-def delivered_events(tenant: Tenant, endpoint_id: str) -> list[str]:
+def delivered_events(
+    tenant: Tenant, endpoint_id: str, event_type: str = "number.imported"
+) -> list[str]:
     response = tenant.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries")
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    return sorted(d["event_id"] for d in data if d["event_type"] == "number.imported")
+    return sorted(d["event_id"] for d in data if d["event_type"] == event_type)
 
 
 def test_both_paths_answer_audit_and_notify_the_same(
@@ -162,9 +184,99 @@ def test_each_request_is_counted_once_against_the_rate_limit(
         lambda: create(tenant, "+1628"),  # refused by the E.164 rules: handed on
         lambda: create(tenant, "+16285550107", monthly_cost_cents=-1),  # by the schema
         lambda: create(tenant, "+16285550108", idempotent=True),  # the route's alone
+        lambda: tenant.delete("/v1/numbers/+16285550106"),  # deleted here
+        lambda: tenant.delete("/v1/numbers/+16285550106"),  # gone: handed on
+        lambda: tenant.delete("/v1/numbers/+1628"),  # refused reference: handed on
     ]
     for send in requests:
         before = len(checks)
         response = send()
-        assert response.status_code in (201, 409, 422), response.text
+        assert response.status_code in (200, 201, 404, 409, 422), response.text
         assert len(checks) == before + 1, response.request.content
+
+
+def test_both_delete_paths_answer_audit_and_notify_the_same(
+    tenant: Tenant, quick_deletes: list[str]
+) -> None:
+    every = webhook(tenant, "every", ["*"])
+    deletes = webhook(tenant, "deletes", ["number.deleted"])
+    imports = webhook(tenant, "imports", ["number.imported"])
+    quick = tenant.number("+16285550111", friendly_name="Front desk")
+    routed = tenant.number("+16285550112", friendly_name="Front desk")
+
+    by_slug = tenant.delete("/v1/numbers/16285550111")
+    preconditions = {**tenant.auth, "If-Match": routed["etag"]}
+    by_id = tenant.client.delete(f"/v1/numbers/{routed['id']}", headers=preconditions)
+
+    assert (by_slug.status_code, by_id.status_code) == (200, 200), (by_slug.text, by_id.text)
+    postgres = tenant.backend.name == "postgresql"
+    assert quick_deletes == (["+16285550111"] if postgres else [])
+    assert by_slug.json()["data"] == quick and by_id.json()["data"] == routed
+    assert tenant.get("/v1/numbers").json()["data"] == []
+    events = {e["resource_ids"][0]: e for e in tenant.events("number.deleted")}
+    made_quick, made_routed = events[quick["id"]], events[routed["id"]]
+    assert made_quick["resource_ids"] == [quick["id"]] and made_quick["after"] is None
+    assert made_quick["before"] == {**made_routed["before"], "e164": "+16285550111"}
+    both = sorted([made_quick["id"], made_routed["id"]])
+    assert delivered_events(tenant, every, "number.deleted") == both
+    assert delivered_events(tenant, deletes, "number.deleted") == both
+    assert delivered_events(tenant, imports, "number.deleted") == []
+
+
+def test_what_quick_delete_hands_on_is_answered_by_the_route(
+    tenant: Tenant, other_tenant: Tenant, quick_deletes: list[str]
+) -> None:
+    """Numbers with agents, unknown, another workspace's, refused references: the route's."""
+    agent = tenant.agent("inbound")["id"]
+    answered = tenant.number("+16285550113")
+    attach = {"number_id": "+16285550113", "agent_id": agent, "assignment_type": "inbound"}
+    assert tenant.post("/v1/numbers/assign", attach).status_code == 200
+    theirs = other_tenant.number("+16285550114")
+
+    with_agent = tenant.delete(f"/v1/numbers/{answered['id']}")
+    assert with_agent.status_code == 200, with_agent.text
+    assert with_agent.json()["data"]["inbound_agent_id"] == agent
+    (deleted,) = tenant.events("number.deleted")
+    assert deleted["resource_ids"] == [answered["id"], agent]
+    for ref, status, code in (
+        ("+16285550199", 404, "number_not_found"),
+        (theirs["id"], 404, "number_not_found"),
+        ("+16285550114", 404, "number_not_found"),
+        ("+1628", 422, "invalid_phone_number"),
+        ("num_nonsense", 404, "number_not_found"),
+    ):
+        refused = tenant.delete(f"/v1/numbers/{ref}")
+        assert (refused.status_code, error_code(refused)) == (status, code), ref
+    assert quick_deletes == []
+    assert [n["id"] for n in other_tenant.get("/v1/numbers").json()["data"]] == [theirs["id"]]
+
+
+def test_a_number_changed_after_it_was_read_is_deleted_by_the_route(
+    tenant: Tenant, quick_deletes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between QuickDelete's read and its statement the number changes: the statement leaves
+    it (and writes no event), and the route deletes it as it is now."""
+    if tenant.backend.name != "postgresql":
+        pytest.skip("QuickDelete runs on PostgreSQL only")
+    number = tenant.number("+16285550115")
+    delete_number = hot_path.delete_number
+
+    def rename() -> None:
+        with tenant.backend.database.transaction() as session:
+            found = session.get(PhoneNumber, ids.parse("number", number["id"]))
+            assert found is not None
+            found.friendly_name = "Renamed"  # and its version counted up, as by any change
+
+    async def renamed_meanwhile(*args: Any) -> bool:
+        await asyncio.to_thread(rename)
+        return await delete_number(*args)
+
+    monkeypatch.setattr(hot_path, "delete_number", renamed_meanwhile)
+    deleted = tenant.delete(f"/v1/numbers/{number['id']}")
+
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["data"]["friendly_name"] == "Renamed"
+    assert deleted.json()["data"]["version"] == number["version"] + 1
+    (event,) = tenant.events("number.deleted")
+    assert event["before"]["friendly_name"] == "Renamed"
+    assert tenant.get(f"/v1/numbers/{number['id']}").status_code == 404
