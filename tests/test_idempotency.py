@@ -471,13 +471,13 @@ def _wait_for_advisory_lock(tenant: Tenant, key: str) -> None:
 def test_the_native_writes_commit_and_answer_in_the_call_that_ran_their_endpoint(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Create, assign, unassign, delete: each COMMIT runs inside ``IdempotentRoute``'s wrapper
-    of the endpoint, in its worker thread, not in a second hop after it returned (on SQLite
+    """Create, assign, unassign, rename, delete: each COMMIT runs inside ``IdempotentRoute``'s
+    wrapper of the endpoint, in its worker thread, not in a second hop after it returned (on SQLite
     the write lock stayed taken meanwhile; docs/benchmarks.md, writes); and the answer is made
-    there too, never by FastAPI's serialisation in one more thread. (On PostgreSQL a create
-    and a delete without an idempotency key or preconditions run on the event loop instead:
-    ``QuickCreate`` and ``QuickDelete``, tested in test_number_quick_paths.py; their COMMIT is
-    not the engine's.)"""
+    there too, never by FastAPI's serialisation in one more thread. (On PostgreSQL the usual
+    create, assign, unassign and delete run on the event loop instead, tested in
+    test_number_quick_paths.py: their COMMIT is not the engine's; a change of a number's
+    settings still runs here.)"""
     agent = tenant.agent("inbound")["id"]
     in_wrapper: list[bool] = []
     serialised_by_fastapi: list[object] = []
@@ -504,8 +504,10 @@ def test_the_native_writes_commit_and_answer_in_the_call_that_ran_their_endpoint
         assert tenant.post("/v1/numbers/assign", assign).status_code == 200
         unassign = {"number_id": "+16285550190", "assignment_type": "inbound"}
         assert tenant.post("/v1/numbers/unassign", unassign).status_code == 200
+        renamed = tenant.patch("/v1/numbers/+16285550190", {"friendly_name": "Front desk"})
+        assert renamed.status_code == 200
         assert tenant.delete("/v1/numbers/+16285550190").status_code == 200
     finally:
         event.remove(engine, "commit", on_commit)
-    assert in_wrapper == [True] * (2 if tenant.backend.name == "postgresql" else 4)
+    assert in_wrapper == [True] * (1 if tenant.backend.name == "postgresql" else 5)
     assert serialised_by_fastapi == []

@@ -6,13 +6,17 @@ request once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 import httpx2
 import pytest
 
+from callplane.assignments import hot_path as assignments_hot_path
+from callplane.assignments import service as assignments_service
 from callplane.core import ids
+from callplane.core.context import Actor
 from callplane.core.ratelimit import RateLimiter
 from callplane.numbers import hot_path
 from callplane.numbers.models import PhoneNumber
@@ -280,3 +284,173 @@ def test_a_number_changed_after_it_was_read_is_deleted_by_the_route(
     (event,) = tenant.events("number.deleted")
     assert event["before"]["friendly_name"] == "Renamed"
     assert tenant.get(f"/v1/numbers/{number['id']}").status_code == 404
+
+
+@pytest.fixture
+def quick_assignments(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What QuickAssign and QuickUnassign changed: "assign <e164>", "unassign <e164>"."""
+    changed: list[str] = []
+    for name in ("assign", "unassign"):
+        original = getattr(assignments_hot_path, name)
+
+        async def spy(*args: Any, _original: Any = original, _name: str = name) -> Any:
+            view = await _original(*args)
+            if view is not None:
+                changed.append(f"{_name} {view.number.e164}")
+            return view
+
+        monkeypatch.setattr(assignments_hot_path, name, spy)
+    return changed
+
+
+def assign(tenant: Tenant, number: str, agent: str, direction: str, **more: Any) -> Any:
+    body = {"number_id": number, "agent_id": agent, "assignment_type": direction}
+    return tenant.post("/v1/numbers/assign", {**body, **more})
+
+
+def test_both_assignment_paths_answer_audit_and_notify_the_same(
+    tenant: Tenant, quick_assignments: list[str]
+) -> None:
+    every = webhook(tenant, "every", ["*"])
+    inbound, outbound = tenant.agent("inbound")["id"], tenant.agent("outbound")["id"]
+    quick, routed = tenant.number("+16285550121"), tenant.number("+16285550122")
+    keyed = {**tenant.auth, "Idempotency-Key": str(uuid.uuid4())}
+
+    answers = []
+    for direction, agent in (("inbound", inbound), ("outbound", outbound)):
+        body = {"agent_id": agent, "assignment_type": direction}
+        answers.append(assign(tenant, "+16285550121", agent, direction))
+        keyed["Idempotency-Key"] = str(uuid.uuid4())
+        answers.append(
+            tenant.client.post(
+                "/v1/numbers/assign", json={**body, "number_id": routed["id"]}, headers=keyed
+            )
+        )
+    for direction in ("inbound", "outbound"):
+        body = {"assignment_type": direction}
+        answers.append(tenant.post("/v1/numbers/unassign", {**body, "number_id": quick["id"]}))
+        keyed["Idempotency-Key"] = str(uuid.uuid4())
+        answers.append(
+            tenant.client.post(
+                "/v1/numbers/unassign", json={**body, "number_id": "16285550122"}, headers=keyed
+            )
+        )
+
+    assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+    postgres = tenant.backend.name == "postgresql"
+    expected = ["assign", "assign", "unassign", "unassign"]
+    assert quick_assignments == ([f"{e} +16285550121" for e in expected] if postgres else [])
+    for mine, theirs in zip(answers[::2], answers[1::2], strict=True):
+        a, b = mine.json()["data"], theirs.json()["data"]
+        assert {k: v for k, v in a.items() if k not in _OWN} == {
+            k: v for k, v in b.items() if k not in _OWN
+        }
+    assert answers[0].json()["data"]["inbound_agent_id"] == inbound
+    assert answers[2].json()["data"]["outbound_agent_ids"] == [outbound]
+    final = tenant.get(f"/v1/numbers/{quick['id']}").json()["data"]
+    assert final == {**answers[6].json()["data"], "etag": final["etag"]}
+    assert final["version"] == quick["version"] + 4
+
+    for type_ in ("number.assigned", "number.unassigned"):
+        made = [e for e in reversed(tenant.events(type_))]
+        pictures = [e["after"] or e["before"] for e in made]
+        resources = [e["resource_ids"] for e in made]
+        assert pictures[0::2] == [json_swap(p, routed, quick) for p in pictures[1::2]], pictures
+        assert [r[1:] for r in resources[0::2]] == [r[1:] for r in resources[1::2]]
+        assert sorted(delivered_events(tenant, every, type_)) == sorted(e["id"] for e in made)
+
+
+def json_swap(picture: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> Any:
+    """``picture`` with ``old``'s id and E.164 replaced by ``new``'s."""
+    text = json.dumps(picture).replace(old["id"], new["id"]).replace(old["e164"], new["e164"])
+    return json.loads(text)
+
+
+def test_what_quick_assignments_hand_on_is_answered_by_the_route(
+    tenant: Tenant, other_tenant: Tenant, quick_assignments: list[str]
+) -> None:
+    front, back = tenant.agent("inbound")["id"], tenant.agent("inbound", name="Back")["id"]
+    dialer = tenant.agent("outbound")["id"]
+    archived = tenant.agent("inbound", name="Gone")["id"]
+    assert tenant.delete(f"/v1/agents/{archived}").status_code == 200
+    tenant.number("+16285550123")
+    theirs = other_tenant.agent("inbound")["id"]
+    assert assign(tenant, "+16285550123", front, "inbound").status_code == 200
+
+    for agent, direction, status, code in (
+        (back, "inbound", 409, "number_already_assigned"),
+        (dialer, "inbound", 409, "agent_type_mismatch"),
+        (archived, "inbound", 409, "agent_archived"),
+        (theirs, "inbound", 404, "agent_not_found"),
+    ):
+        refused = assign(tenant, "+16285550123", agent, direction)
+        assert (refused.status_code, error_code(refused)) == (status, code), agent
+    again = assign(tenant, "+16285550123", front, "inbound")
+    assert again.status_code == 200 and again.json()["data"]["inbound_agent_id"] == front
+    moved = assign(tenant, "+16285550123", back, "inbound", replace=True)
+    assert moved.status_code == 200 and moved.json()["data"]["inbound_agent_id"] == back
+    unknown = assign(tenant, "+16285550199", back, "inbound")
+    assert (unknown.status_code, error_code(unknown)) == (404, "number_not_found")
+
+    none_out = tenant.post(
+        "/v1/numbers/unassign", {"number_id": "+16285550123", "assignment_type": "outbound"}
+    )
+    assert (none_out.status_code, error_code(none_out)) == (404, "number_not_assigned")
+    named = tenant.post(
+        "/v1/numbers/unassign",
+        {"number_id": "+16285550123", "assignment_type": "inbound", "agent_id": back},
+    )
+    assert named.status_code == 200 and named.json()["data"]["inbound_agent_id"] is None
+    first = ["assign +16285550123"] if tenant.backend.name == "postgresql" else []
+    assert quick_assignments == first
+
+
+def test_unassigning_an_agents_primary_number_counts_the_agent_up(
+    tenant: Tenant, quick_assignments: list[str]
+) -> None:
+    dialer = tenant.agent("outbound")
+    number = tenant.number("+16285550124")
+    assert assign(tenant, "+16285550124", dialer["id"], "outbound").status_code == 200
+    primary = tenant.patch(f"/v1/agents/{dialer['id']}", {"primary_number_id": number["id"]})
+    assert primary.status_code == 200, primary.text
+    before = primary.json()["data"]["version"]
+    removed = tenant.post(
+        "/v1/numbers/unassign", {"number_id": "+16285550124", "assignment_type": "outbound"}
+    )
+    assert removed.status_code == 200, removed.text
+    agent = tenant.get(f"/v1/agents/{dialer['id']}").json()["data"]
+    assert agent["primary_number_id"] is None and agent["version"] == before + 1
+    assert "unassign +16285550124" not in quick_assignments
+
+
+def test_a_number_assigned_after_it_was_read_is_decided_by_the_route(
+    tenant: Tenant, quick_assignments: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another agent takes the number between QuickAssign's read and its statement: the
+    statement changes nothing (no event), and the route refuses as it would have."""
+    if tenant.backend.name != "postgresql":
+        pytest.skip("QuickAssign runs on PostgreSQL only")
+    front, back = tenant.agent("inbound")["id"], tenant.agent("inbound", name="Back")["id"]
+    number = tenant.number("+16285550125")
+    quick_assign = assignments_hot_path.assign
+
+    def taken() -> None:
+        with tenant.backend.database.transaction() as session:
+            assignments_service.assign(
+                session,
+                Actor(ids.parse("workspace", tenant.workspace_id), None, None),
+                number["id"],
+                back,
+                "inbound",
+            )  # type: ignore[arg-type]
+
+    async def taken_meanwhile(*args: Any) -> Any:
+        await asyncio.to_thread(taken)
+        return await quick_assign(*args)
+
+    monkeypatch.setattr(assignments_hot_path, "assign", taken_meanwhile)
+    refused = assign(tenant, "+16285550125", front, "inbound")
+
+    assert (refused.status_code, error_code(refused)) == (409, "number_already_assigned")
+    assert [e["after"]["agent_id"] for e in tenant.events("number.assigned")] == [back]
+    assert tenant.get("/v1/numbers/+16285550125").json()["data"]["inbound_agent_id"] == back

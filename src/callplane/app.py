@@ -211,7 +211,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # matched first: it skips FastAPI's per-request dependency machinery, and the generated
     # OpenAPI document describes it from OPENAPI_PATHS.
     app.router.routes[:0] = routing_api.HOT_ROUTES
-    numbers_api.install(app, hot_pool)
+    numbers_api.install(app, hot_pool, [*numbers_api.QUICK_ROUTES, *assignments_api.QUICK_ROUTES])
     _document(app, routing_api.OPENAPI_PATHS, routing_api.OPENAPI_MODELS)
 
     return app

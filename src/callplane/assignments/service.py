@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -49,6 +50,8 @@ from callplane.numbers.service import (
 
 # Core: the ORM's unit of work cost more than the statement (docs/benchmarks.md, writes).
 _INSERT = insert(Assignment.__table__)  # type: ignore[arg-type]
+ASSIGNED = "number.assigned"
+UNASSIGNED = "number.unassigned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +205,7 @@ def assign(
                     "agent_id": ids.render("agent", holder.agent_id),
                 },
             )
-        _record_removal(session, actor, "number.unassigned", number, [holder])
+        _record_removal(session, actor, UNASSIGNED, number, [holder])
         session.execute(
             delete(Assignment).where(
                 Assignment.number_id == number.id, Assignment.agent_id == holder.agent_id
@@ -221,19 +224,18 @@ def assign(
         is_primary=False,
         created_at=now,
     )
-    session.execute(_INSERT, [_row(added)])
-    events.record(
-        session,
-        actor,
-        "number.assigned",
-        [ids.render("number", number.id), ids.render("agent", agent.id)],
-        after={
-            "agent_id": ids.render("agent", agent.id),
-            "direction": direction,
-            "number_ids": [ids.render("number", number.id)],
-        },
-    )
+    session.execute(_INSERT, [assignment_row(added)])
+    resource_ids, after = assigned_event(number.id, agent.id, direction)
+    events.record(session, actor, ASSIGNED, resource_ids, after=after)
     return view_with(number, [*assignments, added])
+
+
+def assigned_event(
+    number_id: uuid.UUID, agent_id: uuid.UUID, direction: str
+) -> tuple[list[str], dict[str, Any]]:
+    """The resources and the picture of a ``number.assigned`` event."""
+    number, agent = ids.render("number", number_id), ids.render("agent", agent_id)
+    return [number, agent], {"agent_id": agent, "direction": direction, "number_ids": [number]}
 
 
 def unassign(
@@ -257,7 +259,7 @@ def unassign(
             + (f" to agent '{agent_ref}'" if agent_ref else ""),
             {"number_id": ids.render("number", number.id), "assignment_type": direction},
         )
-    _record_removal(session, actor, "number.unassigned", number, removed)
+    _record_removal(session, actor, UNASSIGNED, number, removed)
     session.execute(
         delete(Assignment).where(
             Assignment.number_id == number.id,
@@ -299,28 +301,30 @@ def _count_removal(session: Session, number: PhoneNumber, removed: list[Assignme
 def _record_removal(
     session: Session, actor: Actor, type_: str, number: PhoneNumber, removed: list[Assignment]
 ) -> None:
+    resource_ids, before = removal_event(number, removed)
+    events.record(session, actor, type_, resource_ids, before=before)
+
+
+def removal_event(
+    number: PhoneNumber, removed: Sequence[Assignment]
+) -> tuple[list[str], dict[str, Any]]:
+    """The resources and the picture of an event that removes these assignments."""
     agents = [ids.render("agent", a.agent_id) for a in removed]
-    events.record(
-        session,
-        actor,
-        type_,
-        [ids.render("number", number.id), *agents],
-        before={
-            "number_id": ids.render("number", number.id),
-            "e164": number.e164,
-            "assignments": [
-                {
-                    "agent_id": ids.render("agent", a.agent_id),
-                    "direction": a.direction,
-                    "primary": a.is_primary,
-                }
-                for a in removed
-            ],
-        },
-    )
+    return [ids.render("number", number.id), *agents], {
+        "number_id": ids.render("number", number.id),
+        "e164": number.e164,
+        "assignments": [
+            {
+                "agent_id": ids.render("agent", a.agent_id),
+                "direction": a.direction,
+                "primary": a.is_primary,
+            }
+            for a in removed
+        ],
+    }
 
 
-def _row(assignment: Assignment) -> dict[str, object]:
+def assignment_row(assignment: Assignment) -> dict[str, object]:
     return {
         "number_id": assignment.number_id,
         "agent_id": assignment.agent_id,

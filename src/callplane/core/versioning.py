@@ -44,10 +44,12 @@ def bump(session: Session, model: Any, ids: Iterable[uuid.UUID]) -> None:
     The rows of them this session has loaded get their new version, read back by the UPDATE:
     what the ORM's synchronisation of an UPDATE did, which cost more than the statement.
     """
-    for id_, version in _bumped(session, model.__table__, ids):
+    for id_, version, *updated_at in _bumped(session, model.__table__, ids):
         loaded = session.identity_map.get(identity_key(model, id_))
         if loaded is not None:
             set_committed_value(loaded, "version", version)
+            if updated_at:  # the column's ``onupdate`` set it: the view shows the new time
+                set_committed_value(loaded, "updated_at", updated_at[0])
 
 
 def bump_row(session: Session, row: Any, **values: Any) -> None:
@@ -89,8 +91,12 @@ def _bump(table_: Any) -> Any:
         update(table_)
         .where(table_.c.id.in_(bindparam("ids", expanding=True)))
         .values(version=table_.c.version + 1)
-        .returning(table_.c.id, table_.c.version)
+        .returning(table_.c.id, table_.c.version, *_updated_at(table_))
     )
+
+
+def _updated_at(table_: Any) -> list[Any]:
+    return [table_.c.updated_at] if "updated_at" in table_.c else []
 
 
 @functools.cache

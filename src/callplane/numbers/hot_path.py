@@ -44,14 +44,15 @@ from callplane.workspaces.authenticator import KEY_COLUMNS, KEY_COLUMNS_SQL
 CREATED_EVENT = "number.imported"
 DELETED_EVENT = "number.deleted"
 _POLICY_COLUMNS = ", ".join(f"p.{name}" for name in POLICY_FIELDS)
-_NUMBER_COLUMNS = tuple(c.name for c in PhoneNumber.__table__.columns)
+NUMBER_COLUMNS = tuple(c.name for c in PhoneNumber.__table__.columns)
 # The workspace's enabled webhook endpoints, with the event types each wants.
-_SUBSCRIBERS = """(SELECT coalesce(jsonb_agg(jsonb_build_array(e.id, e.event_types)), '[]'::jsonb)
-   FROM webhook_endpoints e WHERE e.workspace_id = k.workspace_id AND e.enabled)"""
+SUBSCRIBERS_SQL = """(
+  SELECT coalesce(jsonb_agg(jsonb_build_array(e.id, e.event_types)), '[]'::jsonb)
+  FROM webhook_endpoints e WHERE e.workspace_id = k.workspace_id AND e.enabled)"""
 # The key; whether the workspace has a caller-ID policy, and its columns; its subscribers.
 # No row: the key is not valid.
 CREATE_READ_SQL = f"""
-SELECT {KEY_COLUMNS_SQL}, {_SUBSCRIBERS}, p.workspace_id IS NOT NULL, {_POLICY_COLUMNS}
+SELECT {KEY_COLUMNS_SQL}, {SUBSCRIBERS_SQL}, p.workspace_id IS NOT NULL, {_POLICY_COLUMNS}
 FROM api_keys k
 LEFT JOIN caller_id_policies p ON p.workspace_id = k.workspace_id
 WHERE k.key_hash = %(key_hash)s
@@ -62,9 +63,9 @@ def _delete_read(by: str) -> str:
     """The key; its subscribers; the number of its workspace whose ``by`` is given (NULLs
     when there is none) and whether any agent holds it."""
     return f"""
-SELECT {KEY_COLUMNS_SQL}, {_SUBSCRIBERS},
+SELECT {KEY_COLUMNS_SQL}, {SUBSCRIBERS_SQL},
   EXISTS (SELECT FROM assignments s WHERE s.number_id = n.id),
-  {", ".join(f"n.{c}" for c in _NUMBER_COLUMNS)}
+  {", ".join(f"n.{c}" for c in NUMBER_COLUMNS)}
 FROM api_keys k
 LEFT JOIN phone_numbers n ON n.workspace_id = k.workspace_id AND n.{by} = %(ref)s
 WHERE k.key_hash = %(key_hash)s
@@ -72,7 +73,7 @@ WHERE k.key_hash = %(key_hash)s
 
 
 DELETE_READ_SQL = {"id": _delete_read("id"), "e164": _delete_read("e164")}
-_UNSET = dict.fromkeys(_NUMBER_COLUMNS)  # a column new_number_row leaves out is NULL or defaulted
+_UNSET = dict.fromkeys(NUMBER_COLUMNS)  # a column new_number_row leaves out is NULL or defaulted
 # Every column: what delivery_rows leaves out has no default but NULL.
 _DELIVERY_COLUMNS = tuple(c.name for c in WebhookDelivery.__table__.columns)
 
@@ -102,7 +103,7 @@ def found_of(row: Row) -> Found | None:
     start = KEY_COLUMNS + 2
     if row[start] is None:  # its id: no such number in the workspace
         return None
-    return Found(_view(dict(zip(_NUMBER_COLUMNS, row[start:], strict=True))), row[KEY_COLUMNS + 1])
+    return Found(view_of(dict(zip(NUMBER_COLUMNS, row[start:], strict=True))), row[KEY_COLUMNS + 1])
 
 
 async def insert_number(
@@ -116,14 +117,14 @@ async def insert_number(
     """The number created, with its event and deliveries; None when its E.164 is held."""
     number_row = new_number_row(actor, parsed, data, utcnow(), policy_from(policy_row))
     number_id = ids.render("number", number_row["id"])
-    picture = snapshot(_view({**_UNSET, **number_row}))
+    picture = snapshot(view_of({**_UNSET, **number_row}))
     event, event_values = event_row(actor, CREATED_EVENT, [number_id], after=picture)
-    statement = _audited(_insert(tuple(number_row)), tuple(event_values))
-    params = {"number": _json(number_row), **_event_params(event, event_values, subscribers)}
+    statement = audited(_insert(tuple(number_row)), tuple(event_values))
+    params = {"number": as_json(number_row), **event_params(event, event_values, subscribers)}
     inserted = await pool.one(statement, params)
     if inserted is None:
         return None
-    return _view(dict(zip(_NUMBER_COLUMNS, inserted, strict=True)))
+    return view_of(dict(zip(NUMBER_COLUMNS, inserted, strict=True)))
 
 
 async def delete_number(
@@ -135,16 +136,16 @@ async def delete_number(
     event, event_values = event_row(
         actor, DELETED_EVENT, [ids.render("number", number.id)], before=snapshot(removed)
     )
-    statement = _audited(_DELETE, tuple(event_values))
+    statement = audited(_DELETE, tuple(event_values))
     params = {
         "id": number.id,
         "version": number.version,
-        **_event_params(event, event_values, subscribers),
+        **event_params(event, event_values, subscribers),
     }
     return await pool.one(statement, params) is not None
 
 
-def _view(columns: dict[str, Any]) -> NumberView:
+def view_of(columns: dict[str, Any]) -> NumberView:
     """A number's view of its columns as read, without an ORM object: the view is only read
     (the answer, the audit picture), and building a mapped instance, attribute by attribute
     through the ORM's instrumentation, cost a tenth of the request."""
@@ -153,10 +154,10 @@ def _view(columns: dict[str, Any]) -> NumberView:
 
 def _insert(number_keys: tuple[str, ...]) -> str:
     return f"""
-  INSERT INTO phone_numbers ({_names(number_keys)})
-  SELECT {_names(number_keys)} FROM jsonb_populate_record(NULL::phone_numbers, %(number)s::jsonb)
+  INSERT INTO phone_numbers ({names(number_keys)})
+  SELECT {names(number_keys)} FROM jsonb_populate_record(NULL::phone_numbers, %(number)s::jsonb)
   ON CONFLICT (e164) DO NOTHING
-  RETURNING {_names(_NUMBER_COLUMNS)}"""  # noqa: S608 - column names; values are parameters
+  RETURNING {names(NUMBER_COLUMNS)}"""  # noqa: S608 - column names; values are parameters
 
 
 _DELETE = """
@@ -166,22 +167,23 @@ _DELETE = """
 
 
 @functools.cache
-def _audited(change: str, event_keys: tuple[str, ...]) -> str:
-    """``change`` with its event and the event's deliveries, built once per shape.
+def audited(change: str, event_keys: tuple[str, ...], lead: str = "", follow: str = "") -> str:
+    """``change`` (``n``) with its event and the event's deliveries, built once per shape;
+    ``lead`` and ``follow``: more of the WITH, before and after ``n`` (each ending in a comma).
 
     The event and its deliveries are written only when ``change`` changed a row (``WHERE
     EXISTS``): a write left undone leaves no trace. A data-modifying WITH runs whole, as one
     statement and transaction.
     """
     return f"""
-WITH n AS ({change}
-), e AS (
-  INSERT INTO events ({_names(event_keys)})
-  SELECT {_names(event_keys)} FROM jsonb_populate_record(NULL::events, %(event)s::jsonb)
+WITH {lead} n AS ({change}
+), {follow} e AS (
+  INSERT INTO events ({names(event_keys)})
+  SELECT {names(event_keys)} FROM jsonb_populate_record(NULL::events, %(event)s::jsonb)
   WHERE EXISTS (SELECT FROM n)
 ), d AS (
-  INSERT INTO webhook_deliveries ({_names(_DELIVERY_COLUMNS)})
-  SELECT {_names(_DELIVERY_COLUMNS)}
+  INSERT INTO webhook_deliveries ({names(_DELIVERY_COLUMNS)})
+  SELECT {names(_DELIVERY_COLUMNS)}
   FROM jsonb_populate_recordset(NULL::webhook_deliveries, %(deliveries)s::jsonb)
   WHERE EXISTS (SELECT FROM n)
 )
@@ -189,17 +191,17 @@ SELECT * FROM n
 """  # noqa: S608 - column names from the tables; values are bound parameters
 
 
-def _event_params(
+def event_params(
     event: Recorded, values: dict[str, Any], subscribers: Subscribers
 ) -> dict[str, str]:
-    return {"event": _json(values), "deliveries": _json(delivery_rows(event, subscribers))}
+    return {"event": as_json(values), "deliveries": as_json(delivery_rows(event, subscribers))}
 
 
-def _names(columns: tuple[str, ...]) -> str:
+def names(columns: tuple[str, ...]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def _json(value: Any) -> str:
+def as_json(value: Any) -> str:
     return json.dumps(value, default=_plain)
 
 

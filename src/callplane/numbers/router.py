@@ -127,7 +127,7 @@ def delete_number(
     return ok(NumberOut.of(service.delete_number(session, actor, number, preconditions)), actor)
 
 
-class _QuickRoute:
+class QuickRoute:
     """A write on the event loop, for its usual case on PostgreSQL, in front of its route.
 
     The route behind it still answers everything else exactly as before (``_hand_on``). What
@@ -147,7 +147,7 @@ class _QuickRoute:
         """PostgreSQL (SQLite's writers queue for one lock anyway), without a header that
         asks for the route's own work: an idempotency key, preconditions."""
         headers = request.headers
-        return self._pool.postgres and not any(h in headers for h in _ROUTE_HEADERS)
+        return self._pool.postgres and not any(h in headers for h in ROUTE_HEADERS)
 
     async def _authenticated(self, request: Request, statement: str, **params: Any) -> Read:
         """The actor and the row of ``statement``, which also reads what the write needs."""
@@ -173,10 +173,10 @@ class Read:
     record_use: Callable[[], None] | None  # the key's use, to record after the answer
 
 
-_ROUTE_HEADERS = (HEADER, "if-match", "if-none-match")
+ROUTE_HEADERS = (HEADER, "if-match", "if-none-match")
 
 
-async def _answer(read: Read, status: int, view: service.NumberView, *asgi: Any) -> None:
+async def answer_with(read: Read, status: int, view: service.NumberView, *asgi: Any) -> None:
     body = ok(NumberOut.of(view), read.actor).model_dump_json()
     use = read.record_use
     background = BackgroundTask(use) if use is not None else None
@@ -184,18 +184,18 @@ async def _answer(read: Read, status: int, view: service.NumberView, *asgi: Any)
     await response(*asgi)
 
 
-class QuickCreate(_QuickRoute):
+class QuickCreate(QuickRoute):
     """``POST /v1/numbers``: a new number. Handed on: a body that is not plain JSON or that
     the schema or the E.164 rules refuse, and a number already held (the service says by
     whom)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not self._usual(request) or not _plain_json(request):
+        if not self._usual(request) or not plain_json(request):
             await self._hand_on(scope, receive, send)
             return
         body = await request.body()
-        again = _replaying(body, receive)
+        again = replaying(body, receive)
         read = await self._authenticated(request, hot_path.CREATE_READ_SQL)
         try:
             data = NumberCreate.model_validate_json(body)
@@ -214,10 +214,10 @@ class QuickCreate(_QuickRoute):
         if created is None:
             await self._hand_on(scope, again, send)
             return
-        await _answer(read, 201, created, scope, receive, send)
+        await answer_with(read, 201, created, scope, receive, send)
 
 
-class QuickDelete(_QuickRoute):
+class QuickDelete(QuickRoute):
     """``DELETE /v1/numbers/{number}``: a number no agent holds and that leaves no promise
     behind (not bought through a provider). Handed on: a reference the rules refuse, a
     number not found, held by agents, to release at its provider, or changed meanwhile."""
@@ -241,30 +241,34 @@ class QuickDelete(_QuickRoute):
         if not await hot_path.delete_number(self._pool, read.actor, found.view, subscribers):
             await self._hand_on(scope, receive, send)
             return
-        await _answer(read, 200, found.view, scope, receive, send)
+        await answer_with(read, 200, found.view, scope, receive, send)
 
 
-def install(app: Starlette, pool: HotPool) -> None:
-    """Put the quick routes in front of the routes they stand for (routes match in order)."""
-    quick: list[tuple[type[_QuickRoute], str, str]] = [
-        (QuickCreate, router.prefix, "POST"),
-        (QuickDelete, router.prefix + "/{number}", "DELETE"),
-    ]
-    for kind, path, method in quick:
+QUICK_ROUTES: list[tuple[type[QuickRoute], APIRouter, str, str]] = [
+    (QuickCreate, router, router.prefix, "POST"),
+    (QuickDelete, router, router.prefix + "/{number}", "DELETE"),
+]
+
+
+def install(
+    app: Starlette, pool: HotPool, quick: list[tuple[type[QuickRoute], APIRouter, str, str]]
+) -> None:
+    """Put quick routes in front of the routes they stand for (routes match in order)."""
+    for kind, owner, path, method in quick:
         route = next(
             r
-            for r in router.routes
+            for r in owner.routes
             if isinstance(r, APIRoute) and r.path == path and method in (r.methods or ())
         )
         app.router.routes.insert(0, Route(path, kind(route, pool), methods=[method]))
 
 
-def _plain_json(request: Request) -> bool:
+def plain_json(request: Request) -> bool:
     """A JSON body as FastAPI reads one; anything else goes to the route, which says why not."""
     return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
     """``receive`` for the route a request is handed on to: the body read here, then the rest."""
     sent = False
 
