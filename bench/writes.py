@@ -66,6 +66,7 @@ from common import (
     setup_workspace,
     source_state,
     temp_dir,
+    vacuum,
 )
 
 SCHEMA = "callplane_bench_writes"
@@ -205,6 +206,7 @@ def measure(
                     raise RuntimeError(f"{operation}: {found.non_2xx} non-2xx\n{found.raw}")
                 runs[operation].append(found)
                 time.sleep(1)  # the stragglers of this run land before the next one's targets
+                vacuum(url)  # as autovacuum would between bursts (bench/common.py)
                 print(
                     f"  c{connections} round {round_ + 1} {operation}: {found.rps:,.0f}/s "
                     f"p50 {found.p50_ms:.2f} ms p99 {found.p99_ms:.1f} ms",
