@@ -18,7 +18,7 @@ from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
 from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import hot_path as numbers_hot_path
 from callplane.numbers.references import parse_ref
-from callplane.numbers.router import QuickRoute, answer_with, plain_json, replaying
+from callplane.numbers.router import QuickRoute, answer_with
 from callplane.numbers.schemas import NumberOut
 
 agents_router = APIRouter(prefix="/v1/agents", tags=["agents"], route_class=IdempotentRoute)
@@ -82,11 +82,9 @@ class QuickAssign(QuickRoute):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not self._usual(request) or not plain_json(request):
-            await self._hand_on(scope, receive, send)
+        if (got := await self._json_body(request, send)) is None:
             return
-        body = await request.body()
-        again = replaying(body, receive)
+        body, again = got
         asked = _asked(AssignRequest, body)
         read = await self._authenticated(request, **_read_params(asked))
         if not isinstance(asked, AssignRequest) or asked.replace:
@@ -124,11 +122,9 @@ class QuickUnassign(QuickRoute):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not self._usual(request) or not plain_json(request):
-            await self._hand_on(scope, receive, send)
+        if (got := await self._json_body(request, send)) is None:
             return
-        body = await request.body()
-        again = replaying(body, receive)
+        body, again = got
         asked = _asked(UnassignRequest, body)
         read = await self._authenticated(request, **_read_params(asked))
         if not isinstance(asked, UnassignRequest) or asked.agent_id is not None:

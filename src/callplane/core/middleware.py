@@ -109,7 +109,7 @@ class RequestLimitMiddleware:
             elif _is_json(headers) and json_depth_exceeds(received, self.limits.max_json_depth):
                 problem = _json_too_deep(self.limits.max_json_depth)
             else:
-                await self.app(scope, _replay(received, receive), send)
+                await self.app(scope, replay_body(received, receive), send)
                 return
         await render_problem(Request(scope), problem)(scope, receive, send)
 
@@ -181,7 +181,7 @@ def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
     return content_type is None or b"json" in content_type.lower()
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that hands over the buffered body, then waits for the disconnect."""
     delivered = False
 

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.responses import Response as StarletteResponse
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from callplane.core import conditional
 from callplane.core.auth_guard import client_address
@@ -30,6 +30,7 @@ from callplane.core.http import (
     paged,
     request_id,
 )
+from callplane.core.middleware import replay_body
 from callplane.core.phone import parse_e164
 from callplane.idempotency.http import HEADER, IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import hot_path, service
@@ -149,6 +150,15 @@ class QuickRoute:
         headers = request.headers
         return self._pool.postgres and not any(h in headers for h in ROUTE_HEADERS)
 
+    async def _json_body(self, request: Request, send: Send) -> tuple[bytes, Receive] | None:
+        """A usual request's body if it is plain JSON, and the ``receive`` that replays it to
+        the route; None when the request went to the route (not usual, or another body)."""
+        if not self._usual(request) or not plain_json(request):
+            await self._hand_on(request.scope, request.receive, send)
+            return None
+        body = await request.body()
+        return body, replay_body(body, request.receive)
+
     async def _authenticated(self, request: Request, statement: str, **params: Any) -> Read:
         """The actor and the row of ``statement``, which also reads what the write needs."""
         keys: KeyAuthenticator = request.app.state.authenticator
@@ -191,11 +201,9 @@ class QuickCreate(QuickRoute):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not self._usual(request) or not plain_json(request):
-            await self._hand_on(scope, receive, send)
+        if (got := await self._json_body(request, send)) is None:
             return
-        body = await request.body()
-        again = replaying(body, receive)
+        body, again = got
         read = await self._authenticated(request, hot_path.CREATE_READ_SQL)
         try:
             data = NumberCreate.model_validate_json(body)
@@ -266,17 +274,3 @@ def install(
 def plain_json(request: Request) -> bool:
     """A JSON body as FastAPI reads one; anything else goes to the route, which says why not."""
     return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
-
-
-def replaying(body: bytes, receive: Receive) -> Receive:
-    """``receive`` for the route a request is handed on to: the body read here, then the rest."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
