@@ -80,6 +80,27 @@ class Found:
     number: NumberView | None
     assignments: list[Assignment]
 
+    def assignable(self, direction: str) -> bool:
+        """The usual assign, which the service makes without deciding anything: an active
+        agent of that type (``service._require_type``, ``get_active_agent``) that does not
+        have the number yet, and, inbound, no other agent answering it (the service refuses
+        or, with ``replace``, moves it)."""
+        current = [a for a in self.assignments if a.direction == direction]
+        return (
+            self.agent_id is not None
+            and not self.agent_archived
+            and self.agent_type == direction
+            and self.number is not None
+            and all(a.agent_id != self.agent_id for a in current)
+            and not (direction == "inbound" and current)
+        )
+
+    def unassignable(self, direction: str) -> bool:
+        """The usual unassign: agents of that direction to remove, none holding the number as
+        its primary (the service then counts the agent's version up too)."""
+        removed = [a for a in self.assignments if a.direction == direction]
+        return self.number is not None and bool(removed) and not any(a.is_primary for a in removed)
+
 
 def found_of(row: Row) -> Found:
     number_columns = dict(zip(numbers.NUMBER_COLUMNS, row[_NUMBER:], strict=True))

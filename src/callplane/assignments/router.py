@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
@@ -13,12 +13,10 @@ from callplane.assignments import hot_path, service
 from callplane.assignments.schemas import AssignRequest, AttachOut, AttachRequest, UnassignRequest
 from callplane.core import ids
 from callplane.core.envelope import Envelope, ListEnvelope
-from callplane.core.errors import DomainError
 from callplane.core.http import CurrentActor, DbSession, clamp_limit, ok, paged
 from callplane.idempotency.http import IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import hot_path as numbers_hot_path
-from callplane.numbers.references import parse_ref
-from callplane.numbers.router import QuickRoute, answer_with
+from callplane.numbers.router import QuickRoute, Read, answer_with
 from callplane.numbers.schemas import NumberOut
 
 agents_router = APIRouter(prefix="/v1/agents", tags=["agents"], route_class=IdempotentRoute)
@@ -73,40 +71,58 @@ def unassign_number(
     return ok(NumberOut.of(result.number), actor)
 
 
-class QuickAssign(QuickRoute):
-    """``POST /v1/numbers/assign`` of a number to an active agent of that direction that does
-    not have it, when no other agent answers it (inbound). Handed on: a body the schema or the
-    reference rules refuse, an agent or number not found, archived or of the other type, a
-    number the agent has already or that another agent answers (the service replaces it or
-    refuses), and a number changed meanwhile."""
+Asked = TypeVar("Asked", AssignRequest, UnassignRequest)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+
+class _QuickAssignment(QuickRoute):
+    """What assign and unassign share: their body, and one read of key, agent and number."""
+
+    async def _asked_and_read(
+        self, schema: type[Asked], scope: Scope, receive: Receive, send: Send
+    ) -> tuple[Asked, hot_path.Found, Read, Receive] | None:
+        """The body, what the read found, the read, and the ``receive`` that replays the body; None
+        when the request went to the route: not usual, or a body the schema or the reference rules
+        refuse (the key is checked and counted first, as the route would)."""
         request = Request(scope, receive)
         if (got := await self._json_body(request, send)) is None:
-            return
-        body, again = got
-        asked = _asked(AssignRequest, body)
-        read = await self._authenticated(request, **_read_params(asked))
-        if not isinstance(asked, AssignRequest) or asked.replace:
+            return None
+        raw, again = got
+        try:
+            body: Asked | None = schema.model_validate_json(raw)
+        except ValidationError:
+            body = None
+        key = numbers_hot_path.ref_key(body.number_id, "number_id") if body is not None else None
+        by, value = key or ("id", None)
+        agent = getattr(body, "agent_id", None)
+        read = await self._authenticated(
+            request,
+            hot_path.READ_SQL[by],
+            ref=value,
+            agent_id=ids.parse("agent", agent) if agent else None,
+        )
+        if body is None or key is None:
             await self._hand_on(scope, again, send)
+            return None
+        return body, hot_path.found_of(read.row), read, again
+
+
+class QuickAssign(_QuickAssignment):
+    """``POST /v1/numbers/assign`` of a number to an active agent of that direction that does
+    not have it, when no other agent answers it (inbound). Handed on: a body the schema or the
+    reference rules refuse, ``replace``, and what ``hot_path.Found.assignable`` is not (the
+    service decides it), and a number changed meanwhile."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (asked := await self._asked_and_read(AssignRequest, scope, receive, send)) is None:
             return
-        found = hot_path.found_of(read.row)
-        direction = asked.assignment_type
-        current = [a for a in found.assignments if a.direction == direction]
-        agent_id = found.agent_id
-        if (
-            agent_id is None
-            or found.agent_archived
-            or found.agent_type != direction
-            or found.number is None
-            or any(a.agent_id == agent_id for a in current)
-            or (direction == "inbound" and current)
-        ):
+        body, found, read, again = asked
+        direction = body.assignment_type
+        if body.replace or found.agent_id is None or not found.assignable(direction):
             await self._hand_on(scope, again, send)
             return
         subscribers = numbers_hot_path.subscribers_of(read.row)
         changed = await hot_path.assign(
-            self._pool, read.actor, found, agent_id, direction, subscribers
+            self._pool, read.actor, found, found.agent_id, direction, subscribers
         )
         if changed is None:
             await self._hand_on(scope, again, send)
@@ -114,26 +130,17 @@ class QuickAssign(QuickRoute):
         await answer_with(read, 200, changed, scope, receive, send)
 
 
-class QuickUnassign(QuickRoute):
-    """``POST /v1/numbers/unassign`` of every agent of one direction, none of which holds the
-    number as its primary. Handed on: a body the schema or the reference rules refuse, one
-    agent named, a number not found or without agents of that direction, a primary number
-    (the agent's version counts up too), and a number changed meanwhile."""
+class QuickUnassign(_QuickAssignment):
+    """``POST /v1/numbers/unassign`` of every agent of one direction. Handed on: a body the
+    schema or the reference rules refuse, one agent named, what
+    ``hot_path.Found.unassignable`` is not, and a number changed meanwhile."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        if (got := await self._json_body(request, send)) is None:
+        if (asked := await self._asked_and_read(UnassignRequest, scope, receive, send)) is None:
             return
-        body, again = got
-        asked = _asked(UnassignRequest, body)
-        read = await self._authenticated(request, **_read_params(asked))
-        if not isinstance(asked, UnassignRequest) or asked.agent_id is not None:
-            await self._hand_on(scope, again, send)
-            return
-        found = hot_path.found_of(read.row)
-        direction = asked.assignment_type
-        removed = [a for a in found.assignments if a.direction == direction]
-        if found.number is None or not removed or any(a.is_primary for a in removed):
+        body, found, read, again = asked
+        direction = body.assignment_type
+        if body.agent_id is not None or not found.unassignable(direction):
             await self._hand_on(scope, again, send)
             return
         subscribers = numbers_hot_path.subscribers_of(read.row)
@@ -142,32 +149,6 @@ class QuickUnassign(QuickRoute):
             await self._hand_on(scope, again, send)
             return
         await answer_with(read, 200, changed, scope, receive, send)
-
-
-Asked = TypeVar("Asked", AssignRequest, UnassignRequest)
-
-
-def _asked(schema: type[Asked], body: bytes) -> Asked | None:
-    """The body, or None when the schema or the number's reference is refused (the route says
-    why)."""
-    try:
-        asked = schema.model_validate_json(body)
-        parse_ref(asked.number_id, "number_id")
-    except (ValidationError, DomainError):
-        return None
-    return asked
-
-
-def _read_params(asked: AssignRequest | UnassignRequest | None) -> dict[str, Any]:
-    """hot_path.READ_SQL's statement and values for the references asked (none: the key alone)."""
-    ref = parse_ref(asked.number_id, "number_id") if asked is not None else None
-    by = "id" if ref is None or ref.number_id is not None else "e164"
-    agent = getattr(asked, "agent_id", None)
-    return {
-        "statement": hot_path.READ_SQL[by],
-        "ref": ref and (ref.number_id or ref.e164),
-        "agent_id": ids.parse("agent", agent) if agent else None,
-    }
 
 
 QUICK_ROUTES: list[tuple[type[QuickRoute], APIRouter, str, str]] = [

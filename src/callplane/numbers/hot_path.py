@@ -31,11 +31,14 @@ from typing import Any, cast
 from callplane.core import ids
 from callplane.core.context import Actor
 from callplane.core.db import utcnow
+from callplane.core.errors import DomainError
 from callplane.core.hotdb import HotPool, Row, uuid_of
 from callplane.core.phone import ParsedNumber
 from callplane.events.service import event_row
 from callplane.numbers.models import PhoneNumber
+from callplane.numbers.references import parse_ref
 from callplane.numbers.service import NumberInput, NumberView, new_number_row, snapshot
+from callplane.providers import releases
 from callplane.reputation.service import POLICY_FIELDS, policy_from
 from callplane.webhooks.models import WebhookDelivery
 from callplane.webhooks.outbox import Recorded, Subscribers, delivery_rows
@@ -91,12 +94,28 @@ def policy_row_of(row: Row) -> dict[str, Any] | None:
     return dict(zip(POLICY_FIELDS, row[start : start + len(POLICY_FIELDS)], strict=True))
 
 
+def ref_key(text: str, field: str) -> tuple[str, Any] | None:
+    """How a read finds the number ``text`` names: (the column, its value); None when the
+    reference rules refuse it (the route says why)."""
+    try:
+        ref = parse_ref(text, field)
+    except DomainError:
+        return None
+    return ("id", ref.number_id) if ref.number_id is not None else ("e164", ref.e164)
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     """The number a DELETE_READ_SQL row names, and whether an agent holds it."""
 
     view: NumberView
     held_by_agents: bool
+
+    @property
+    def deletable(self) -> bool:
+        """The usual delete: no agent to detach (and no primary to clear), no subscription
+        to cancel at a provider (``releases``); anything else is the service's to do."""
+        return not self.held_by_agents and not releases.releasable(self.view.number)
 
 
 def found_of(row: Row) -> Found | None:

@@ -34,7 +34,6 @@ from callplane.core.middleware import replay_body
 from callplane.core.phone import parse_e164
 from callplane.idempotency.http import HEADER, IDEMPOTENCY_KEY, IdempotentRoute
 from callplane.numbers import hot_path, service
-from callplane.numbers.references import parse_ref
 from callplane.numbers.schemas import (
     NumberBatch,
     NumberCreate,
@@ -43,7 +42,6 @@ from callplane.numbers.schemas import (
     SummaryOut,
 )
 from callplane.numbers.summary import summarize
-from callplane.providers import releases
 from callplane.workspaces.authenticator import KeyAuthenticator
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"], route_class=IdempotentRoute)
@@ -235,14 +233,11 @@ class QuickDelete(QuickRoute):
         if not self._usual(request):
             await self._hand_on(scope, receive, send)
             return
-        try:
-            ref = parse_ref(request.path_params["number"], "number")
-        except DomainError:
-            ref = None
-        by, value = ("id", ref.number_id) if ref and ref.number_id else ("e164", ref and ref.e164)
+        key = hot_path.ref_key(request.path_params["number"], "number")
+        by, value = key or ("id", None)
         read = await self._authenticated(request, hot_path.DELETE_READ_SQL[by], ref=value)
-        found = hot_path.found_of(read.row) if ref is not None else None
-        if found is None or found.held_by_agents or releases.releasable(found.view.number):
+        found = hot_path.found_of(read.row)
+        if found is None or not found.deletable:
             await self._hand_on(scope, receive, send)
             return
         subscribers = hot_path.subscribers_of(read.row)
